@@ -8,7 +8,7 @@ from gymnasium.error import DependencyNotInstalled
 
 
 def require(extra: str, *modules: str) -> None:
-    """Raise `DependencyNotInstalled` naming ``pip install "rlgames[extra]"`` if a module is missing."""
+    """Raise `DependencyNotInstalled` naming the extra to install if a module is missing."""
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
         raise DependencyNotInstalled(
