@@ -1,0 +1,275 @@
+"""Replay memory that stores each frame once and rebuilds frame stacks at sample time.
+
+Design (after Dopamine's circular buffer): every env has its own circular stream of slots.
+A slot holds the newest frame of one observation plus the action, reward and flags of the
+transition that starts there. The next observation of slot ``t`` is slot ``t + 1``, so an
+84x84 frame is stored once, not eight times (obs stack + next_obs stack). Stacks are rebuilt
+when sampling and never reach across an episode start: positions before the start are padded
+with the episode's first frame, exactly as ``FrameStack`` pads at reset.
+
+Memory for ``(4, 84, 84)`` uint8 observations: 7,056 (frame) + 4 (action) + 4 (reward)
++ 1 (flags) = 7,065 bytes per slot. Each episode uses one more slot for its final
+observation, so that truncated episodes can bootstrap from it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from gymnasium import spaces
+
+# Slot flags (bits of one uint8).
+_TRANSITION = 1  # an action was taken here: a transition starts at this slot
+_TERMINATED = 2  # that transition ended the episode by termination (no bootstrap)
+_TRUNCATED = 4  # that transition ended the episode by truncation (bootstrap)
+_START = 8  # first slot of an episode's stack: frames before it are padded with it
+
+
+class ReplayBatch(NamedTuple):
+    """A sampled minibatch; every field is a numpy array with leading dimension batch_size."""
+
+    obs: np.ndarray
+    """Observations, uint8 (B, stack, H, W) for pixels, float32 (B, D) for vectors."""
+    actions: np.ndarray
+    """Actions taken, int64 (B,)."""
+    rewards: np.ndarray
+    """n-step discounted reward sum r_t + g r_{t+1} + ..., float32 (B,)."""
+    next_obs: np.ndarray
+    """Observation to bootstrap from (n steps later, or at the episode's end)."""
+    dones: np.ndarray
+    """1.0 where the episode terminated within the n steps (no bootstrap), float32 (B,)."""
+    discounts: np.ndarray
+    """gamma**k, k = steps between obs and next_obs, for the bootstrap term, float32 (B,)."""
+
+
+class ReplayBuffer:
+    """Circular uint8 replay memory for one or several envs, with optional n-step returns.
+
+    ``capacity`` slots are split evenly between the ``n_envs`` streams. Observations that are
+    3-D uint8 ``(stack, H, W)`` are stored one frame per slot (``frame_stack = stack``);
+    anything else (vectors, single images) is stored whole per slot.
+
+    ``add`` takes one transition per env (leading dimension ``n_envs``). Within a stream,
+    ``obs`` must equal the previous ``next_obs`` unless that transition ended the episode;
+    ``next_obs`` must be the real next observation (the final one for ended episodes, not
+    the reset observation of an autoreset vector env).
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        n_envs: int = 1,
+        n_step: int = 1,
+        gamma: float = 0.99,
+        frame_stack: int | None = None,
+    ) -> None:
+        if not isinstance(action_space, spaces.Discrete):
+            raise TypeError(f"ReplayBuffer needs a Discrete action space, got {action_space}")
+        if n_step < 1:
+            raise ValueError(f"n_step must be >= 1, got {n_step}")
+        shape = tuple(observation_space.shape)
+        dtype = np.dtype(observation_space.dtype)
+        if frame_stack is None:
+            frame_stack = shape[0] if (len(shape) == 3 and dtype == np.uint8) else 1
+        self.frame_stack = int(frame_stack)
+        self.frame_shape = shape[1:] if self.frame_stack > 1 else shape
+        self.obs_shape = shape
+        self.n_envs = int(n_envs)
+        self.slots = int(capacity) // self.n_envs  # slots per env stream
+        min_slots = self.frame_stack + n_step + 1
+        if self.slots < min_slots:
+            raise ValueError(
+                f"capacity {capacity} gives {self.slots} slots per env; need at least "
+                f"{min_slots} (frame_stack + n_step + 1) per env"
+            )
+        self.capacity = self.slots * self.n_envs
+        self.n_step = int(n_step)
+        self.gamma = float(gamma)
+        self.frames = np.zeros((self.n_envs, self.slots, *self.frame_shape), dtype=dtype)
+        self.actions = np.zeros((self.n_envs, self.slots), dtype=np.int32)
+        self.rewards = np.zeros((self.n_envs, self.slots), dtype=np.float32)
+        self.flags = np.zeros((self.n_envs, self.slots), dtype=np.uint8)
+        self.written = np.zeros(self.n_envs, dtype=np.int64)  # slots ever written per env
+        self.open = np.zeros(self.n_envs, dtype=bool)  # last slot is the current obs
+        self._n_transitions = 0
+
+    # ------------------------------------------------------------------ storage
+    def __len__(self) -> int:
+        """Number of transitions currently stored (slots where an action was taken)."""
+        return self._n_transitions
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of storage actually allocated (frames, actions, rewards, flags)."""
+        arrays = (self.frames, self.actions, self.rewards, self.flags)
+        return int(sum(a.nbytes for a in arrays))
+
+    @property
+    def bytes_per_transition(self) -> float:
+        """Storage bytes per slot; one slot per transition plus one per episode end."""
+        return self.nbytes / self.capacity
+
+    def _write(self, env: int, frame: np.ndarray, flags: int) -> None:
+        """Append one frame to env's stream, overwriting the oldest slot."""
+        i = int(self.written[env] % self.slots)
+        if self.flags[env, i] & _TRANSITION:
+            self._n_transitions -= 1
+        self.frames[env, i] = frame
+        self.flags[env, i] = flags
+        self.actions[env, i] = 0
+        self.rewards[env, i] = 0.0
+        self.written[env] += 1
+
+    def _write_start(self, env: int, obs: np.ndarray) -> None:
+        """Write the first observation of an episode, as few frames as rebuild it exactly."""
+        if self.frame_stack == 1:
+            self._write(env, obs, _START)
+            return
+        # Leading frames equal to the first kept frame are padding: rebuilt at sample time.
+        first = 0
+        while first < self.frame_stack - 1 and np.array_equal(obs[first], obs[first + 1]):
+            first += 1
+        self._write(env, obs[first], _START)
+        for k in range(first + 1, self.frame_stack):
+            self._write(env, obs[k], 0)
+
+    def add(
+        self,
+        obs: np.ndarray,
+        action: np.ndarray,
+        reward: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
+        """Store one transition per env; every argument has leading dimension n_envs."""
+        obs, next_obs = np.asarray(obs), np.asarray(next_obs)
+        action, reward = np.asarray(action).reshape(-1), np.asarray(reward).reshape(-1)
+        terminated = np.asarray(terminated, dtype=bool).reshape(-1)
+        truncated = np.asarray(truncated, dtype=bool).reshape(-1)
+        if obs.shape != (self.n_envs, *self.obs_shape):
+            raise ValueError(
+                f"obs has shape {obs.shape}, expected {(self.n_envs, *self.obs_shape)} "
+                "(leading dimension n_envs)"
+            )
+        for e in range(self.n_envs):
+            if not self.open[e]:
+                self._write_start(e, obs[e])
+            i = int((self.written[e] - 1) % self.slots)
+            done_flags = _TERMINATED * bool(terminated[e]) | _TRUNCATED * bool(truncated[e])
+            self.flags[e, i] |= _TRANSITION | done_flags
+            self.actions[e, i] = action[e]
+            self.rewards[e, i] = reward[e]
+            self._n_transitions += 1
+            nxt = next_obs[e][-1] if self.frame_stack > 1 else next_obs[e]
+            self._write(e, nxt, 0)
+            self.open[e] = not (terminated[e] or truncated[e])
+
+    # ----------------------------------------------------------------- sampling
+    def _n_step_view(self, env: np.ndarray, pos: np.ndarray):
+        """For absolute slot positions, the n-step return, bootstrap slot and validity."""
+        n, cand = self.n_step, len(pos)
+        rewards = np.zeros(cand, dtype=np.float64)
+        dones = np.zeros(cand, dtype=bool)
+        steps = np.zeros(cand, dtype=np.int64)
+        ended = np.zeros(cand, dtype=bool)
+        valid = np.ones(cand, dtype=bool)
+        newest = self.written[env]
+        for j in range(n):
+            p = pos + j
+            active = valid & ~ended
+            in_mem = p < newest
+            f = self.flags[env, p % self.slots]
+            valid &= ~active | (in_mem & (f & _TRANSITION).astype(bool))
+            active &= valid
+            rewards += np.where(active, self.gamma**j * self.rewards[env, p % self.slots], 0.0)
+            steps += active
+            dones |= active & (f & _TERMINATED).astype(bool)
+            ended |= active & (f & (_TERMINATED | _TRUNCATED)).astype(bool)
+        # Oldest slot the stack of pos may read must not be overwritten yet.
+        valid &= pos - (self.frame_stack - 1) >= newest - self.slots
+        return rewards, dones, steps, valid
+
+    def _stacks(self, env: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """Rebuild observations at absolute slot positions, padding before episode starts."""
+        if self.frame_stack == 1:
+            return self.frames[env, pos % self.slots]
+        offsets = np.arange(-(self.frame_stack - 1), 1)
+        # (B, stack) absolute positions; slot 0 of a stream is always an episode start.
+        window = np.maximum(pos[:, None] + offsets[None, :], 0)
+        is_start = (self.flags[env[:, None], window % self.slots] & _START).astype(bool)
+        # The newest start inside the window (the last slot's own start counts too).
+        start = np.max(np.where(is_start, window, np.iinfo(np.int64).min), axis=1)
+        window = np.maximum(window, start[:, None])
+        return self.frames[env[:, None], window % self.slots]
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
+        """Draw batch_size transitions uniformly (with replacement) from those stored."""
+        if self._n_transitions == 0:
+            raise ValueError("cannot sample from an empty ReplayBuffer; add transitions first")
+        filled = np.minimum(self.written, self.slots)
+        envs, pos = np.empty(0, np.int64), np.empty(0, np.int64)
+        rewards, dones, steps = np.empty(0), np.empty(0, bool), np.empty(0, np.int64)
+        for _ in range(1000):
+            # Uniform over every slot in memory, then keep those that are valid transitions.
+            flat = rng.integers(0, int(filled.sum()), size=2 * batch_size)
+            env = np.searchsorted(np.cumsum(filled), flat, side="right")
+            offset = flat - (np.cumsum(filled) - filled)[env]
+            p = self.written[env] - filled[env] + offset
+            r, d, s, ok = self._n_step_view(env, p)
+            envs, pos = np.concatenate([envs, env[ok]]), np.concatenate([pos, p[ok]])
+            rewards, dones = np.concatenate([rewards, r[ok]]), np.concatenate([dones, d[ok]])
+            steps = np.concatenate([steps, s[ok]])
+            if len(pos) >= batch_size:
+                break
+        else:
+            raise ValueError("no complete transition stored yet; add more transitions")
+        envs, pos, steps = envs[:batch_size], pos[:batch_size], steps[:batch_size]
+        return ReplayBatch(
+            obs=self._stacks(envs, pos),
+            actions=self.actions[envs, pos % self.slots].astype(np.int64),
+            rewards=rewards[:batch_size].astype(np.float32),
+            next_obs=self._stacks(envs, pos + steps),
+            dones=dones[:batch_size].astype(np.float32),
+            discounts=(self.gamma**steps).astype(np.float32),
+        )
+
+    # -------------------------------------------------------------- persistence
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """All contents and cursors as plain numpy arrays (for checkpoints, no pickle)."""
+        return {
+            "frames": self.frames,
+            "actions": self.actions,
+            "rewards": self.rewards,
+            "flags": self.flags,
+            "written": self.written,
+            "open": self.open,
+            "n_transitions": np.array(self._n_transitions, dtype=np.int64),
+            "layout": np.array(
+                [self.n_envs, self.slots, self.frame_stack, self.n_step], dtype=np.int64
+            ),
+            "gamma": np.array(self.gamma, dtype=np.float64),
+        }
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Restore contents saved by state_dict; the buffer must have the same layout."""
+        layout = [self.n_envs, self.slots, self.frame_stack, self.n_step]
+        saved = [int(x) for x in np.asarray(state["layout"])]
+        if saved != layout:
+            raise ValueError(
+                f"replay layout (n_envs, slots per env, frame_stack, n_step) is {saved} in the "
+                f"saved state but {layout} here; build the buffer with the saved settings"
+            )
+        for name in ("frames", "actions", "rewards", "flags", "written", "open"):
+            target, src = getattr(self, name), np.asarray(state[name])
+            if src.shape != target.shape or src.dtype != target.dtype:
+                raise ValueError(
+                    f"replay array {name!r} is {src.dtype}{list(src.shape)} in the saved state, "
+                    f"expected {target.dtype}{list(target.shape)}"
+                )
+            target[...] = src
+        self._n_transitions = int(state["n_transitions"])
+        self.gamma = float(state["gamma"])

@@ -1,0 +1,237 @@
+"""Checkpoint files: torch tensors, numpy arrays and JSON metadata in one file, no pickle.
+
+Layout of one checkpoint file (all integers little-endian)::
+
+    magic        12 bytes  b"\\x89RLGCKPT\\r\\n\\x1a\\n"
+    header_len    8 bytes  uint64
+    header       JSON      {"format": "rlgames-checkpoint", "version": 1, "meta": {...},
+                            "tensors": {"nbytes", "sha256"},
+                            "arrays": {"nbytes", "sha256", "index": {name: {dtype, shape,
+                                                                           offset, nbytes}}}}
+    header_sha   32 bytes  sha256 of the header bytes
+    tensors      safetensors bytes (torch tensors)
+    arrays       raw C-order bytes of each array, in index order (bool/int/uint/float only)
+
+Loading checks, in order, the magic (a foreign file), the format tag and version, the
+header digest, the file size (a truncated file) and each section's digest (a tampered file);
+each failure raises one `CheckpointError` naming what is wrong. Digests catch corruption and
+edits, they are not a signature. Writes go to a temp file in the same directory, are fsynced,
+then `os.replace`d over the target: a crash mid-write leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+MAGIC = b"\x89RLGCKPT\r\n\x1a\n"
+FORMAT = "rlgames-checkpoint"
+VERSION = 1
+_ARRAY_KINDS = "biuf"  # bool, signed, unsigned, float: plain bytes, never objects
+_CHUNK = 1 << 24
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used: foreign, truncated, tampered or incompatible."""
+
+
+def _array_bytes(array: np.ndarray) -> memoryview:
+    return memoryview(np.ascontiguousarray(array)).cast("B")
+
+
+def _sha256(views) -> str:
+    digest = hashlib.sha256()
+    for view in views:
+        for start in range(0, len(view), _CHUNK):
+            digest.update(view[start : start + _CHUNK])
+    return digest.hexdigest()
+
+
+def save_checkpoint(
+    path: str | os.PathLike,
+    tensors: dict[str, torch.Tensor],
+    arrays: dict[str, np.ndarray],
+    meta: dict[str, Any],
+) -> Path:
+    """Write tensors, arrays and JSON-able meta to path atomically; returns the path."""
+    path = Path(path)
+    blob = save_tensors({k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()})
+    index, views, offset = {}, [], 0
+    for name, value in arrays.items():
+        array = np.asarray(value)
+        if array.dtype.kind not in _ARRAY_KINDS or array.dtype.fields is not None:
+            raise TypeError(f"array {name!r} has dtype {array.dtype}; only bool/int/float arrays")
+        view = _array_bytes(array)
+        index[name] = {
+            "dtype": array.dtype.str,
+            "shape": list(array.shape),
+            "offset": offset,
+            "nbytes": len(view),
+        }
+        views.append(view)
+        offset += len(view)
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "meta": meta,
+        "tensors": {"nbytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()},
+        "arrays": {"nbytes": offset, "sha256": _sha256(views), "index": index},
+    }
+    header_bytes = json.dumps(header, allow_nan=False).encode()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(MAGIC + struct.pack("<Q", len(header_bytes)) + header_bytes)
+            f.write(hashlib.sha256(header_bytes).digest())
+            f.write(blob)
+            for view in views:
+                f.write(view)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # some platforms cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read_exact(f, n: int, path: Path, what: str) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise CheckpointError(f"{path}: truncated checkpoint (file ends inside the {what})")
+    return data
+
+
+def _read_header(f, path: Path) -> dict[str, Any]:
+    magic = f.read(len(MAGIC))
+    if magic != MAGIC:
+        raise CheckpointError(f"{path}: not an rlgames checkpoint (unknown file signature)")
+    (length,) = struct.unpack("<Q", _read_exact(f, 8, path, "header length"))
+    if length > 1 << 30:
+        raise CheckpointError(f"{path}: corrupted checkpoint (header length {length})")
+    header_bytes = _read_exact(f, length, path, "header")
+    digest = _read_exact(f, 32, path, "header digest")
+    if hashlib.sha256(header_bytes).digest() != digest:
+        raise CheckpointError(f"{path}: tampered or corrupted checkpoint (header digest mismatch)")
+    try:
+        header = json.loads(header_bytes)
+    except ValueError:
+        raise CheckpointError(f"{path}: corrupted checkpoint (header is not JSON)") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an rlgames checkpoint (no rlgames format tag)")
+    if header.get("version") != VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {header.get('version')}; this rlgames reads "
+            f"version {VERSION}. Use the rlgames release that wrote it."
+        )
+    return header
+
+
+def load_checkpoint(
+    path: str | os.PathLike,
+) -> tuple[dict[str, torch.Tensor], dict[str, np.ndarray], dict[str, Any]]:
+    """Read (tensors, arrays, meta) written by save_checkpoint, verifying every digest."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        header = _read_header(f, path)
+        sections = header["tensors"]["nbytes"] + header["arrays"]["nbytes"]
+        if size < f.tell() + sections:
+            raise CheckpointError(
+                f"{path}: truncated checkpoint ({size} bytes, expected {f.tell() + sections})"
+            )
+        if size > f.tell() + sections:
+            raise CheckpointError(f"{path}: tampered or corrupted checkpoint (trailing bytes)")
+        blob = _read_exact(f, header["tensors"]["nbytes"], path, "tensors")
+        if hashlib.sha256(blob).hexdigest() != header["tensors"]["sha256"]:
+            raise CheckpointError(f"{path}: tampered or corrupted checkpoint (tensors digest)")
+        tensors = load_tensors(blob)
+        arrays = _read_arrays(f, header["arrays"], path)
+    return tensors, arrays, header["meta"]
+
+
+def _read_arrays(f, section: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
+    arrays, digest, offset = {}, hashlib.sha256(), 0
+    for name, entry in section["index"].items():
+        dtype = np.dtype(entry["dtype"])
+        if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None:
+            raise CheckpointError(f"{path}: array {name!r} has a disallowed dtype {dtype}")
+        array = np.empty(entry["shape"], dtype=dtype)
+        view = memoryview(array).cast("B")
+        if entry["offset"] != offset or entry["nbytes"] != len(view):
+            raise CheckpointError(f"{path}: corrupted checkpoint (array {name!r} index)")
+        for start in range(0, len(view), _CHUNK):
+            chunk = view[start : start + _CHUNK]
+            if f.readinto(chunk) != len(chunk):
+                raise CheckpointError(f"{path}: truncated checkpoint (inside array {name!r})")
+            digest.update(chunk)
+        arrays[name] = array
+        offset += len(view)
+    if digest.hexdigest() != section["sha256"]:
+        raise CheckpointError(f"{path}: tampered or corrupted checkpoint (arrays digest)")
+    return arrays
+
+
+def describe_space(space: spaces.Space) -> dict[str, Any]:
+    """JSON description of a space, compared by check_compatible (type, shape, dtype, n)."""
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, spaces.Box):
+        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype)}
+    return {"type": type(space).__name__, "repr": str(space)}
+
+
+def check_compatible(
+    meta: dict[str, Any],
+    *,
+    env_id: str | None = None,
+    agent: str | None = None,
+    observation_space: spaces.Space | None = None,
+    action_space: spaces.Space | None = None,
+) -> None:
+    """Raise CheckpointError naming the first mismatch between meta and what is given.
+
+    meta keys compared: "env_id", "agent" (store ``agent.name``), "observation_space" and
+    "action_space" (store ``describe_space(space)``). Arguments left as None are not checked.
+    """
+    wanted = {
+        "env_id": env_id,
+        "agent": agent,
+        "observation_space": None
+        if observation_space is None
+        else describe_space(observation_space),
+        "action_space": None if action_space is None else describe_space(action_space),
+    }
+    for key, value in wanted.items():
+        if value is None:
+            continue
+        if key not in meta:
+            raise CheckpointError(f"checkpoint meta has no {key!r}; cannot check compatibility")
+        if meta[key] != value:
+            raise CheckpointError(
+                f"checkpoint was made for {key} {meta[key]}, but this run has {value}"
+            )

@@ -1,0 +1,222 @@
+"""ReplayBuffer against hand-built episodes: every sample is checked against a reference.
+
+Frames carry a unique counter in their pixels, so a sampled stack names the transition it came
+from; the reference keeps full (obs, action, reward, next_obs, terminated, truncated) tuples the
+way FrameStack would produce them and computes the expected n-step return by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+from rlgames.agents import ReplayBuffer
+
+STACK, GAMMA = 4, 0.9
+PIXELS = spaces.Box(0, 255, (STACK, 1, 2), np.uint8)
+ACTIONS = spaces.Discrete(3)
+
+
+class Episodes:
+    """Builds FrameStack-style episodes whose frames are numbered uniquely."""
+
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def frame(self) -> np.ndarray:
+        self.counter += 1
+        return np.array([[self.counter // 256, self.counter % 256]], dtype=np.uint8)
+
+    def episode(self, length: int, end: str) -> list[tuple]:
+        """Transitions of one episode; end is "terminated" or "truncated"."""
+        frames = [self.frame()]
+        stack = lambda: np.stack(([frames[0]] * STACK + frames)[-STACK:])  # noqa: E731
+        out = []
+        for t in range(length):
+            obs = stack()
+            frames.append(self.frame())
+            last = t == length - 1
+            out.append(
+                (
+                    obs,
+                    t % 3,
+                    float(t + 1),
+                    stack(),
+                    last and end == "terminated",
+                    last and end == "truncated",
+                )
+            )
+        return out
+
+
+def feed(buffer: ReplayBuffer, streams: list[list[tuple]]) -> None:
+    """Add transitions step by step, one from each env stream per add() call."""
+    assert len({len(s) for s in streams}) == 1, "equal-length streams only"
+    for rows in zip(*streams, strict=True):
+        buffer.add(*(np.array([r[i] for r in rows]) for i in range(6)))
+
+
+def expected(stream: list[tuple], i: int, n: int) -> tuple:
+    """Hand-computed n-step transition i of one env stream."""
+    reward, done = 0.0, False
+    for j in range(n):
+        _, _, r, next_obs, term, trunc = stream[i + j]
+        reward += GAMMA**j * r
+        if term or trunc:
+            done = term
+            break
+    return stream[i][0], stream[i][1], reward, next_obs, done, GAMMA ** (j + 1)
+
+
+def check_samples(buffer: ReplayBuffer, streams: list[list[tuple]], n: int, draws: int = 400):
+    """Every sampled transition equals the reference; returns the set of (env, index) seen."""
+    lookup = {
+        (s[i][0].tobytes(), s[i][1]): (e, i) for e, s in enumerate(streams) for i in range(len(s))
+    }
+    batch = buffer.sample(draws, np.random.default_rng(0))
+    assert batch.obs.dtype == np.uint8 and batch.actions.dtype == np.int64
+    seen = set()
+    for k in range(draws):
+        e, i = lookup[(batch.obs[k].tobytes(), int(batch.actions[k]))]
+        obs, action, reward, next_obs, done, discount = expected(streams[e], i, n)
+        np.testing.assert_array_equal(batch.next_obs[k], next_obs)
+        assert batch.rewards[k] == pytest.approx(reward, rel=1e-6)
+        assert batch.dones[k] == float(done)
+        assert batch.discounts[k] == pytest.approx(discount, rel=1e-6)
+        seen.add((e, i))
+    return seen
+
+
+def make(capacity=1000, n_envs=1, n_step=1, space=PIXELS) -> ReplayBuffer:
+    return ReplayBuffer(capacity, space, ACTIONS, n_envs=n_envs, n_step=n_step, gamma=GAMMA)
+
+
+def test_stacks_are_padded_with_the_first_frame_never_stacked_across_episodes():
+    eps = Episodes()
+    stream = eps.episode(2, "terminated") + eps.episode(6, "truncated")
+    buffer = make()
+    feed(buffer, [stream])
+    seen = check_samples(buffer, [stream], n=1)
+    assert seen == {(0, i) for i in range(8)}
+    first = buffer.sample(200, np.random.default_rng(1))
+    starts = first.obs[:, -1, 0, 1] == stream[2][0][-1, 0, 1]  # first obs of episode 2
+    assert starts.any()
+    assert (first.obs[starts] == stream[2][0][-1]).all()  # all four frames are its first frame
+
+
+def test_termination_does_not_bootstrap_and_truncation_does_from_the_final_observation():
+    eps = Episodes()
+    terminated, truncated = eps.episode(3, "terminated"), eps.episode(3, "truncated")
+    buffer = make()
+    feed(buffer, [terminated + truncated])
+    batch = buffer.sample(300, np.random.default_rng(0))
+    last_term = batch.obs[:, -1, 0, 1] == terminated[2][0][-1, 0, 1]
+    last_trunc = batch.obs[:, -1, 0, 1] == truncated[2][0][-1, 0, 1]
+    assert (batch.dones[last_term] == 1).all() and (batch.dones[last_trunc] == 0).all()
+    np.testing.assert_array_equal(batch.next_obs[last_trunc][0], truncated[2][3])
+    assert batch.dones.sum() == last_term.sum()  # no other transition is done
+
+
+def test_n_step_returns_sum_discounted_rewards_and_discount_the_bootstrap():
+    eps = Episodes()
+    stream = eps.episode(10, "truncated")
+    buffer = make(n_step=3)
+    feed(buffer, [stream])
+    assert check_samples(buffer, [stream], n=3) == {(0, i) for i in range(10)}
+
+
+def test_n_step_return_stops_where_the_episode_ends_inside_the_n_steps():
+    eps = Episodes()
+    stream = (
+        eps.episode(4, "terminated") + eps.episode(2, "truncated") + eps.episode(5, "terminated")
+    )
+    buffer = make(n_step=3)
+    feed(buffer, [stream])
+    assert check_samples(buffer, [stream], n=3) == {(0, i) for i in range(11)}
+
+
+def test_transitions_whose_n_steps_are_not_yet_stored_are_not_sampled():
+    eps = Episodes()
+    stream = eps.episode(10, "terminated")[:5]  # episode still running
+    buffer = make(n_step=3)
+    feed(buffer, [stream])
+    assert check_samples(buffer, [stream], n=3) == {(0, 0), (0, 1), (0, 2)}
+    assert len(buffer) == 5
+
+
+def test_several_envs_keep_separate_streams_when_interleaved():
+    eps = Episodes()
+    a = eps.episode(3, "terminated") + eps.episode(5, "truncated")
+    b = eps.episode(6, "terminated") + eps.episode(2, "terminated")
+    c = eps.episode(8, "truncated")
+    buffer = make(n_envs=3, n_step=2)
+    feed(buffer, [a, b, c])
+    seen = check_samples(buffer, [a, b, c], n=2, draws=1000)
+    assert seen == {(e, i) for e in range(3) for i in range(8)}
+
+
+def test_wraparound_overwrites_the_oldest_and_never_samples_a_broken_stack():
+    eps = Episodes()
+    stream = [t for _ in range(12) for t in eps.episode(7, "terminated")]  # 84 transitions
+    buffer = make(capacity=20, n_step=2)
+    feed(buffer, [stream])
+    seen = check_samples(buffer, [stream], n=2, draws=1000)
+    assert min(i for _, i in seen) >= len(stream) - 20  # only the newest slots remain
+    assert (0, len(stream) - 1) in seen  # the newest transition is there
+    assert len(buffer) < 20  # start and final frames of episodes take slots too
+
+
+def test_an_episode_starting_with_a_full_stack_is_rebuilt_exactly():
+    # e.g. after a life loss with episodic_life: the new "episode" has four distinct frames.
+    eps = Episodes()
+    stream = eps.episode(6, "terminated")
+    restarted = [(t[0], *t[1:]) for t in stream[3:]]  # starts mid-stack, no padding
+    buffer = make()
+    feed(buffer, [restarted])
+    assert check_samples(buffer, [restarted], n=1) == {(0, i) for i in range(3)}
+
+
+def test_vector_observations_are_stored_whole():
+    space = spaces.Box(-1, 1, (3,), np.float32)
+    buffer = make(space=space, n_step=2)
+    obs = np.arange(3, dtype=np.float32)[None]
+    for t in range(5):
+        buffer.add(obs + t, [1], [1.0], obs + t + 1, [t == 4], [False])
+    batch = buffer.sample(50, np.random.default_rng(0))
+    assert batch.obs.shape == (50, 3) and batch.obs.dtype == np.float32
+    steps = np.where(batch.obs[:, 0] == 4, 1, 2)
+    np.testing.assert_array_equal(batch.next_obs, batch.obs + steps[:, None])
+
+
+def test_state_dict_round_trip_restores_contents_and_cursor_exactly():
+    eps = Episodes()
+    a = [t for _ in range(5) for t in eps.episode(5, "truncated")]
+    b = [t for _ in range(5) for t in eps.episode(5, "terminated")]
+    original = make(capacity=40, n_envs=2, n_step=2)
+    feed(original, [a[:20], b[:20]])
+    restored = make(capacity=40, n_envs=2, n_step=2)
+    restored.load_state_dict({k: v.copy() for k, v in original.state_dict().items()})
+    feed(original, [a[20:], b[20:]])
+    feed(restored, [a[20:], b[20:]])
+    for key, value in original.state_dict().items():
+        np.testing.assert_array_equal(restored.state_dict()[key], value, err_msg=key)
+    x, y = (buf.sample(64, np.random.default_rng(3)) for buf in (original, restored))
+    for field in x._fields:
+        np.testing.assert_array_equal(getattr(x, field), getattr(y, field))
+
+
+def test_loading_a_state_dict_of_another_layout_names_the_mismatch():
+    with pytest.raises(ValueError, match="layout"):
+        make(n_step=1).load_state_dict(make(n_step=3).state_dict())
+
+
+def test_a_4x84x84_stack_costs_under_7100_bytes_per_transition():
+    buffer = ReplayBuffer(1000, spaces.Box(0, 255, (4, 84, 84), np.uint8), spaces.Discrete(4))
+    assert buffer.bytes_per_transition <= 7100
+    assert buffer.nbytes == 1000 * buffer.bytes_per_transition
+
+
+def test_sampling_an_empty_buffer_says_to_add_transitions():
+    with pytest.raises(ValueError, match="empty"):
+        make().sample(4, np.random.default_rng(0))
