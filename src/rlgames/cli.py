@@ -1,0 +1,183 @@
+"""The ``rlgames`` command: ``train``, ``eval`` and ``play``.
+
+    rlgames train --env CartPole-v1 --agent dqn --steps 50000 --seed 0 --out runs/cp
+    rlgames train --resume runs/cp                    # continue a run where it stopped
+    rlgames eval --checkpoint runs/cp --episodes 100 --seeds 0-99
+    rlgames play --checkpoint runs/cp --record cartpole.gif
+
+``train`` takes every TrainConfig and AgentConfig field as an option (its docstring is the
+help text). Precedence: the per-env table in `rlgames.config.DEFAULTS`, then ``--config``
+(a .json or .toml file of the same names), then options on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+from rlgames.config import TrainConfig, field_docs, load_config_file
+
+
+def _agent_config_cls() -> type:
+    from rlgames.agents import AgentConfig
+
+    return AgentConfig
+
+
+def _option_kwargs(annotation: Any) -> dict[str, Any]:
+    """argparse keywords for a dataclass field's type."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _option_kwargs(inner[0]) if len(inner) == 1 else {}
+    if annotation is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if origin is tuple:
+        return {"type": args[0], "nargs": "+"}
+    if origin is dict or annotation is dict:
+        return {"type": json.loads, "metavar": "JSON"}
+    if annotation in (int, float, str):
+        return {"type": annotation}
+    return {}
+
+
+def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
+    """One ``--field-name`` option per dataclass field, documented by the field's docstring.
+
+    Options default to "not given" so only what the user types overrides the lower layers.
+    """
+    group = parser.add_argument_group(title)
+    docs, hints = field_docs(cls), typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        dashed = "--" + f.name.replace("_", "-")
+        flags = [dashed] if dashed == f"--{f.name}" else [dashed, f"--{f.name}"]
+        group.add_argument(
+            *flags,
+            dest=f.name,
+            default=argparse.SUPPRESS,
+            help=f"{docs.get(f.name, '')} (default: {default!r}, or the env's row in DEFAULTS)",
+            **_option_kwargs(hints[f.name]),
+        )
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-99' -> 0..99 inclusive; '1,5,9' -> [1, 5, 9]; '7' -> [7]."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, sep, hi = part.strip().partition("-")
+        seeds += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
+    return seeds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rlgames", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+
+    t = sub.add_parser("train", help="train an agent (or resume a run)", formatter_class=fmt)
+    t.add_argument("--env", help="Gymnasium env id, e.g. CartPole-v1, ALE/Breakout-v5")
+    t.add_argument("--agent", default="dqn", help="dqn, ddqn (double) or dueling")
+    t.add_argument("--steps", type=int, help="total env steps of the run")
+    t.add_argument("--seed", type=int, default=0, help="seeds torch, numpy, random and the envs")
+    t.add_argument("--out", type=Path, help="run directory (default runs/<env>-<agent>-<seed>)")
+    t.add_argument("--config", type=Path, help="a .json or .toml file of settings")
+    t.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run")
+    add_dataclass_options(t, TrainConfig, "training loop (TrainConfig)")
+    add_dataclass_options(t, _agent_config_cls(), "agent (AgentConfig)")
+
+    e = sub.add_parser("eval", help="greedy returns of a checkpoint", formatter_class=fmt)
+    e.add_argument("--checkpoint", type=Path, required=True, help="checkpoint or run directory")
+    e.add_argument("--episodes", type=int, help="episodes (default: number of seeds, else 10)")
+    e.add_argument("--env", help="env id (default: the checkpoint's)")
+    e.add_argument("--seeds", type=parse_seeds, help="reset seeds, e.g. 0-99 or 1,2,3")
+
+    p = sub.add_parser("play", help="one greedy episode, optionally recorded", formatter_class=fmt)
+    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint or run directory")
+    p.add_argument("--env", help="env id (default: the checkpoint's)")
+    p.add_argument("--seed", type=int, default=0, help="reset seed of the episode")
+    p.add_argument("--record", type=Path, help="write the raw frames to a .gif (or .mp4)")
+    p.add_argument("--fps", type=int, default=30, help="frames per second of the recording")
+    p.add_argument("--max-steps", type=int, default=10_000, help="stop the episode after this")
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from rlgames.training import Trainer
+
+    reserved = {"command", "env", "agent", "steps", "seed", "out", "config", "resume"}
+    options = {k: v for k, v in vars(args).items() if k not in reserved}
+    if args.resume is not None:
+        trainer = Trainer.resume(args.resume, **options)
+        steps = None if args.steps is None else max(0, args.steps - trainer.step)
+    else:
+        if args.env is None or args.steps is None:
+            raise SystemExit("rlgames train: --env and --steps are required (or --resume DIR)")
+        settings = load_config_file(args.config) if args.config else {}
+        settings.update(options)
+        if isinstance(settings.get("hidden"), list):
+            settings["hidden"] = tuple(settings["hidden"])
+        trainer = Trainer(args.env, args.agent, out=args.out, seed=args.seed, **settings)
+        steps = args.steps
+    try:
+        trainer.train(steps)
+    finally:
+        trainer.close()
+    last = trainer.logger.recent_return if trainer.logger else float("nan")
+    print(
+        f"run {trainer.out}: {trainer.step} steps, {trainer.episodes} episodes, "
+        f"recent return {last:.2f}"
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rlgames.training import evaluate, load_agent
+
+    agent, env, meta = load_agent(args.checkpoint, env_id=args.env)
+    seeds = args.seeds if args.seeds is not None else list(range(args.episodes or 10))
+    episodes = args.episodes or len(seeds)
+    try:
+        returns = evaluate(agent, env, episodes, seeds)
+    finally:
+        env.close()
+    print(
+        f"{meta['env_id']} {meta['agent']} step {meta['step']}: {len(returns)} episodes  "
+        f"mean {returns.mean():.2f}  std {returns.std():.2f}  min {returns.min():.2f}  "
+        f"median {np.median(returns):.2f}  max {returns.max():.2f}"
+    )
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from rlgames.training import load_agent, play_episode, save_frames
+
+    agent, env, meta = load_agent(args.checkpoint, env_id=args.env, render_mode="rgb_array")
+    try:
+        total, length, frames = play_episode(agent, env, args.seed, args.max_steps, args.record)
+    finally:
+        env.close()
+    print(f"{meta['env_id']}: return {total:.2f} in {length} steps")
+    if args.record is not None:
+        save_frames(frames, args.record, args.fps)
+        print(f"wrote {len(frames)} frames to {args.record}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rlgames`` console script."""
+    args = build_parser().parse_args(argv)
+    commands = {"train": cmd_train, "eval": cmd_eval, "play": cmd_play}
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

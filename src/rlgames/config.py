@@ -1,0 +1,200 @@
+"""Training-loop configuration: the `TrainConfig` dataclass and the per-env defaults table.
+
+Agent hyperparameters (lr, gamma, batch size, target updates, ...) live in
+`rlgames.agents.AgentConfig`; the loop's live here. `DEFAULTS` holds, in one place, the values
+each known env starts from, for both: keys that name an `AgentConfig` field go to the agent.
+This module imports neither torch nor the agents.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import json
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    """How the training loop runs. Step counts are env steps summed over all sub-envs."""
+
+    n_envs: int = 1
+    """Parallel sub-envs in one Gymnasium vector env (1 = a vector env of one)."""
+    vectorization_mode: str = "sync"
+    """How sub-envs run when n_envs > 1: "sync" (one process) or "async" (one process each)."""
+    buffer_size: int = 100_000
+    """Replay capacity in transitions."""
+    learning_starts: int = 1_000
+    """Env steps collected with the schedule's epsilon before the first gradient step."""
+    train_freq: int = 4
+    """Env steps between training rounds."""
+    gradient_steps: int = 1
+    """Gradient steps (agent.update calls) per training round."""
+    epsilon_start: float = 1.0
+    """Exploration rate at step 0."""
+    epsilon_end: float = 0.05
+    """Exploration rate after epsilon_decay_steps, kept from then on."""
+    epsilon_decay_steps: int = 10_000
+    """Env steps over which epsilon falls linearly from epsilon_start to epsilon_end."""
+    eval_every: int = 0
+    """Env steps between greedy evaluations on a separate env (0 = never during training)."""
+    eval_episodes: int = 10
+    """Episodes per evaluation; episode i is reset with seed eval_seed + i."""
+    eval_seed: int = 1_000_000
+    """First seed of the evaluation episodes (kept apart from training seeds)."""
+    checkpoint_every: int = 0
+    """Env steps between checkpoints (0 = only at the end of train())."""
+    save_replay: bool = True
+    """Put the replay buffer in checkpoints; without it a resume is not exact."""
+    log_every: int = 1_000
+    """Env steps between rows of metrics.csv (and TensorBoard scalars)."""
+    plot_every: int = 10_000
+    """Env steps between refreshes of curves.png (0 = only at the end)."""
+    tensorboard: bool | None = None
+    """Write TensorBoard events: None = when tensorboard is installed."""
+    progress: bool = True
+    """Show a tqdm progress bar with steps/s, recent return and epsilon."""
+    episodic_life: bool = False
+    """Atari: end an episode in the agent's eyes at each life lost."""
+    clip_reward: bool = False
+    """Clip rewards to their sign (-1, 0, 1) before they reach the agent."""
+    torch_threads: int | None = None
+    """torch.set_num_threads for this run (None = torch's default)."""
+    deterministic: bool = False
+    """torch.use_deterministic_algorithms(True): needed for bit-identical resumes on GPU."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra keyword arguments for rlgames.make_env (skip, size, stack, env options)."""
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed; unknown names raise TypeError."""
+        return dataclasses.replace(self, **changes)
+
+
+_CARTPOLE = {
+    # Stable-Baselines3 zoo's CartPole DQN, target updates counted in agent.update() calls.
+    "lr": 2.3e-3,
+    "batch_size": 64,
+    "gamma": 0.99,
+    "hidden": (256, 256),
+    "target_update": 128,
+    "buffer_size": 100_000,
+    "learning_starts": 1_000,
+    "train_freq": 256,
+    "gradient_steps": 128,
+    "epsilon_end": 0.04,
+    "epsilon_decay_steps": 8_000,
+    "log_every": 2_000,
+}
+
+_ATARI_LIKE = {
+    "lr": 1e-4,
+    "batch_size": 32,
+    "gamma": 0.99,
+    "target_update": 250,
+    "buffer_size": 100_000,
+    "learning_starts": 20_000,
+    "train_freq": 4,
+    "gradient_steps": 1,
+    "epsilon_end": 0.01,
+    "epsilon_decay_steps": 250_000,
+    "log_every": 5_000,
+    "plot_every": 25_000,
+}
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "CartPole-v1": _CARTPOLE,
+    "ALE/Breakout-v5": {**_ATARI_LIKE, "episodic_life": True, "clip_reward": True},
+    "ChromeDino-v0": {
+        **_ATARI_LIKE,
+        "buffer_size": 50_000,
+        "learning_starts": 2_000,
+        "epsilon_end": 0.02,
+        "epsilon_decay_steps": 50_000,
+        "target_update": 500,
+    },
+    "rlgames/SuperMarioBros-1-1-v0": {
+        **_ATARI_LIKE,
+        "lr": 2.5e-4,
+        "learning_starts": 10_000,
+        "train_freq": 3,
+        "epsilon_end": 0.1,
+        "epsilon_decay_steps": 200_000,
+        "target_update": 3_000,
+    },
+}
+"""Per-env starting values for TrainConfig and AgentConfig fields, keyed by env id."""
+
+
+def env_defaults(env_id: str) -> dict[str, Any]:
+    """The defaults row for an env id (an empty dict for an id not in the table)."""
+    return dict(DEFAULTS.get(env_id, {}))
+
+
+def split_overrides(
+    overrides: dict[str, Any], agent_fields: set[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split flat settings into (TrainConfig fields, AgentConfig fields); unknown names raise."""
+    train_names = {f.name for f in dataclasses.fields(TrainConfig)}
+    train: dict[str, Any] = {}
+    agent: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if key in train_names:
+            train[key] = value
+        elif key in agent_fields:
+            agent[key] = value
+        else:
+            known = ", ".join(sorted(train_names | agent_fields))
+            raise TypeError(f"Unknown setting {key!r}. Known settings: {known}.")
+    return train, agent
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Flat settings from a .json or .toml file (TrainConfig and AgentConfig field names)."""
+    path = Path(path)
+    if path.suffix == ".toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    elif path.suffix == ".json":
+        data = json.loads(path.read_text())
+    else:
+        raise ValueError(f"Config file {path} must end in .json or .toml.")
+    if not isinstance(data, dict):
+        raise ValueError(f"Config file {path} must hold a table of settings.")
+    return data
+
+
+def field_docs(cls: type) -> dict[str, str]:
+    """Each dataclass field's docstring (the string literal right under it), by field name."""
+    try:
+        source = textwrap.dedent(inspect.getsource(cls))
+    except (OSError, TypeError):
+        return {}
+    body = ast.parse(source).body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for node, nxt in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            docs[node.target.id] = " ".join(nxt.value.value.split())
+    return docs
+
+
+def to_jsonable(value: Any) -> Any:
+    """Tuples to lists, recursively, so a config survives a JSON round trip."""
+    if isinstance(value, (tuple, list)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_jsonable(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,250 @@
+"""Run logs people read: CSV always, TensorBoard when installed, PNG curves, a progress bar.
+
+`RunLogger` writes into one directory:
+
+- ``episodes.csv``: one row per finished episode (step, episode, env, return, length);
+- ``metrics.csv``: one row per log interval (epsilon, loss, mean Q, steps/s, recent return);
+- ``evals.csv``: one row per greedy evaluation (mean, std, min, median, max of the returns);
+- ``curves.png``: return, length, loss and mean Q against env steps, each with a moving
+  average, redrawn during training (as the PyTorch Mario tutorial's MetricLogger does);
+- ``tensorboard/``: the same scalars, when the ``tensorboard`` package is installed.
+
+`positions()` gives the row count of each CSV; a resumed run passes them back as
+``resume_rows`` so rows written after the checkpoint are dropped and nothing is duplicated.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EPISODE_COLUMNS = ("step", "episode", "env", "return", "length")
+METRIC_COLUMNS = (
+    "step",
+    "episodes",
+    "time_s",
+    "steps_per_s",
+    "epsilon",
+    "loss",
+    "q_mean",
+    "recent_return",
+    "recent_length",
+)
+EVAL_COLUMNS = ("step", "mean", "std", "min", "median", "max")
+TABLES = {"episodes": EPISODE_COLUMNS, "metrics": METRIC_COLUMNS, "evals": EVAL_COLUMNS}
+RECENT = 100
+"""Episodes in the "recent" return/length averages and the curves' moving average."""
+
+
+def moving_average(values: np.ndarray, window: int = RECENT) -> np.ndarray:
+    """Mean of the last `window` values at each position (fewer at the start)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return values
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    idx = np.arange(1, values.size + 1)
+    lo = np.maximum(idx - window, 0)
+    return (sums[idx] - sums[lo]) / (idx - lo)
+
+
+def _read_rows(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _truncate(path: Path, columns: tuple[str, ...], keep: int) -> None:
+    """Keep the header and the first `keep` rows of a CSV file."""
+    rows = _read_rows(path)[:keep]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class RunLogger:
+    """CSV + TensorBoard + PNG curves + tqdm for one run directory."""
+
+    def __init__(
+        self,
+        log_dir: str | Path,
+        *,
+        tensorboard: bool | None = None,
+        progress: bool = True,
+        total_steps: int | None = None,
+        start_step: int = 0,
+        resume_rows: dict[str, int] | None = None,
+        elapsed_s: float = 0.0,
+    ) -> None:
+        self.dir = Path(log_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._files: dict[str, Any] = {}
+        self._writers: dict[str, csv.DictWriter] = {}
+        self.rows: dict[str, int] = {}
+        for name, columns in TABLES.items():
+            path = self.dir / f"{name}.csv"
+            if resume_rows is not None:
+                _truncate(path, columns, resume_rows.get(name, 0))
+            self.rows[name] = len(_read_rows(path))
+            fresh = not path.exists() or path.stat().st_size == 0
+            f = path.open("a", newline="")
+            writer = csv.DictWriter(f, fieldnames=columns)
+            if fresh:
+                writer.writeheader()
+            self._files[name], self._writers[name] = f, writer
+        episodes = _read_rows(self.dir / "episodes.csv")
+        self._returns = deque((float(r["return"]) for r in episodes), maxlen=RECENT)
+        self._lengths = deque((int(r["length"]) for r in episodes), maxlen=RECENT)
+        self._elapsed0 = elapsed_s
+        self._t0 = time.perf_counter()
+        self._last_step, self._last_t = start_step, self._t0
+        self._tb = None
+        if tensorboard is None:
+            tensorboard = importlib.util.find_spec("tensorboard") is not None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(str(self.dir / "tensorboard"))
+        self._bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Wall seconds of training in this run, resumed sessions included."""
+        return self._elapsed0 + time.perf_counter() - self._t0
+
+    @property
+    def recent_return(self) -> float:
+        """Mean return of the last 100 episodes (nan before the first)."""
+        return float(np.mean(self._returns)) if self._returns else float("nan")
+
+    def episode(self, step: int, env_index: int, ret: float, length: int) -> None:
+        """Record one finished episode."""
+        self._returns.append(float(ret))
+        self._lengths.append(int(length))
+        self.rows["episodes"] += 1
+        n = self.rows["episodes"]
+        row = {"step": step, "episode": n, "env": env_index, "return": ret, "length": length}
+        self._writers["episodes"].writerow(row)
+        if self._tb is not None:
+            self._tb.add_scalar("episode/return", ret, step)
+            self._tb.add_scalar("episode/length", length, step)
+
+    def metrics(self, step: int, epsilon: float, loss: float, q_mean: float) -> dict[str, float]:
+        """Write one metrics row (steps/s measured since the previous row) and return it."""
+        now = time.perf_counter()
+        rate = (step - self._last_step) / max(now - self._last_t, 1e-9)
+        self._last_step, self._last_t = step, now
+        row = {
+            "step": step,
+            "episodes": self.rows["episodes"],
+            "time_s": round(self.elapsed_s, 3),
+            "steps_per_s": round(rate, 1),
+            "epsilon": round(epsilon, 5),
+            "loss": loss,
+            "q_mean": q_mean,
+            "recent_return": self.recent_return,
+            "recent_length": float(np.mean(self._lengths)) if self._lengths else float("nan"),
+        }
+        self._writers["metrics"].writerow(row)
+        self.rows["metrics"] += 1
+        self._files["metrics"].flush()
+        self._files["episodes"].flush()
+        if self._tb is not None:
+            for key in ("steps_per_s", "epsilon", "loss", "q_mean", "recent_return"):
+                self._tb.add_scalar(f"train/{key}", row[key], step)
+        return row
+
+    def evaluation(self, step: int, returns: np.ndarray) -> dict[str, float]:
+        """Write one row of greedy-evaluation statistics and return it."""
+        r = np.asarray(returns, dtype=np.float64)
+        row = {
+            "step": step,
+            "mean": float(r.mean()),
+            "std": float(r.std()),
+            "min": float(r.min()),
+            "median": float(np.median(r)),
+            "max": float(r.max()),
+        }
+        self._writers["evals"].writerow(row)
+        self.rows["evals"] += 1
+        self._files["evals"].flush()
+        if self._tb is not None:
+            self._tb.add_scalar("eval/mean_return", row["mean"], step)
+        return row
+
+    def progress(self, n: int, epsilon: float) -> None:
+        """Advance the progress bar by n env steps and show recent return and epsilon."""
+        if self._bar is not None:
+            self._bar.update(n)
+            self._bar.set_postfix(ret=f"{self.recent_return:.1f}", eps=f"{epsilon:.3f}")
+
+    def positions(self) -> dict[str, int]:
+        """Rows in each CSV, flushed to disk: what a checkpoint records to resume from."""
+        for f in self._files.values():
+            f.flush()
+        if self._tb is not None:
+            self._tb.flush()
+        return dict(self.rows)
+
+    def plot(self) -> Path:
+        """Redraw curves.png from the CSV files; returns its path."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.positions()
+        episodes = _read_rows(self.dir / "episodes.csv")
+        metrics = _read_rows(self.dir / "metrics.csv")
+        evals = _read_rows(self.dir / "evals.csv")
+
+        def col(rows: list[dict[str, str]], key: str) -> np.ndarray:
+            return np.array([float(r[key]) for r in rows], dtype=np.float64)
+
+        fig = Figure(figsize=(11, 7), tight_layout=True)
+        FigureCanvasAgg(fig)
+        panels = [
+            ("Episode return", episodes, "return"),
+            ("Episode length", episodes, "length"),
+            ("Loss", metrics, "loss"),
+            ("Mean Q", metrics, "q_mean"),
+        ]
+        for i, (title, rows, key) in enumerate(panels):
+            ax = fig.add_subplot(2, 2, i + 1)
+            ax.set_title(title)
+            ax.set_xlabel("env steps")
+            if rows:
+                x, y = col(rows, "step"), col(rows, key)
+                ax.plot(x, y, alpha=0.3, lw=0.8, label="raw")
+                window = RECENT if rows is episodes else 10
+                ax.plot(x, moving_average(y, window), lw=1.5, label=f"mean of last {window}")
+            if key == "return" and evals:
+                ax.plot(col(evals, "step"), col(evals, "mean"), "o-", label="greedy eval")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(loc="best", fontsize=8)
+        path = self.dir / "curves.png"
+        tmp = path.with_suffix(".tmp.png")
+        fig.savefig(tmp, dpi=80)
+        tmp.replace(path)
+        return path
+
+    def close(self) -> None:
+        """Flush and close files, the TensorBoard writer and the progress bar."""
+        for f in self._files.values():
+            if not f.closed:
+                f.close()
+        if self._tb is not None:
+            self._tb.close()
+            self._tb = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

@@ -1,0 +1,509 @@
+"""The one training loop every agent and every env uses: `Trainer` and `train`.
+
+A run directory holds ``config.json``, the logs (``metrics.csv``, ``episodes.csv``,
+``evals.csv``, ``curves.png``, ``tensorboard/``) and ``checkpoints/`` (``latest.ckpt``, and
+``best.ckpt``: the weights with the best greedy evaluation). ``latest.ckpt`` holds everything
+needed to continue exactly: weights, optimizer, replay contents and cursor, every RNG (torch,
+numpy, Python, each sub-env's generator), counters, epsilon, the logger's position, and the
+envs' in-progress episodes where that state can be read back (see `capture_envs`).
+
+    trainer = rlgames.train("CartPole-v1", agent="dqn", steps=50_000, seed=0, out="runs/cp")
+    trainer = Trainer.resume("runs/cp"); trainer.train()   # continue, e.g. in a new process
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlgames.agents import AgentConfig, ReplayBuffer, make_agent
+from rlgames.checkpoint import check_compatible, describe_space, load_checkpoint, save_checkpoint
+from rlgames.config import TrainConfig, env_defaults, split_overrides, to_jsonable
+from rlgames.envs.factory import make_env
+from rlgames.logger import RunLogger
+
+Callback = Callable[["Trainer"], Any]
+"""Called as callback(trainer) after every vector-env step; returning False stops training."""
+
+AGENT_FIELDS = {f.name for f in dataclasses.fields(AgentConfig)}
+
+
+def make_train_envs(env_id: str, config: TrainConfig) -> gym.vector.VectorEnv:
+    """A vector env of config.n_envs sub-envs with same-step autoreset (not reset yet)."""
+    kwargs = dict(
+        episodic_life=config.episodic_life, clip_reward=config.clip_reward, **config.env_kwargs
+    )
+    same_step = gym.vector.AutoresetMode.SAME_STEP
+    if config.n_envs == 1:
+        envs = gym.vector.SyncVectorEnv(
+            [lambda: make_env(env_id, **kwargs)], autoreset_mode=same_step
+        )
+    else:
+        envs = make_env(
+            env_id,
+            n_envs=config.n_envs,
+            vectorization_mode=config.vectorization_mode,
+            autoreset_mode=same_step,
+            **kwargs,
+        )
+    return envs
+
+
+def evaluate(agent: Any, env: gym.Env, episodes: int, seeds: Iterable[int]) -> np.ndarray:
+    """Greedy returns of `episodes` episodes; episode i is reset with the i-th seed."""
+    returns = []
+    for _, seed in zip(range(episodes), seeds):
+        obs, _ = env.reset(seed=int(seed))
+        total, done = 0.0, False
+        while not done:
+            obs, reward, terminated, truncated, _ = env.step(agent.act(obs, epsilon=0.0))
+            total += float(reward)
+            done = terminated or truncated
+        returns.append(total)
+    return np.asarray(returns, dtype=np.float64)
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A checkpoint file, or a run directory (its checkpoints/latest.ckpt)."""
+    path = Path(path)
+    if path.is_dir():
+        candidate = path / "checkpoints" / "latest.ckpt"
+        if not candidate.exists():
+            raise FileNotFoundError(f"{path} is a directory without checkpoints/latest.ckpt")
+        return candidate
+    return path
+
+
+def load_agent(
+    path: str | Path, env_id: str | None = None, **env_kwargs: Any
+) -> tuple[Any, gym.Env, dict[str, Any]]:
+    """(agent, env, meta) from a checkpoint file or run directory, for evaluation or play.
+
+    The env is built as in training (the run's env_kwargs) but without life loss or reward
+    clipping; `env_id` defaults to the checkpoint's and must have the same spaces.
+    """
+    tensors, _, meta = load_checkpoint(resolve_checkpoint(path))
+    env_id = env_id or meta["env_id"]
+    env = make_env(env_id, **{**meta["train_config"]["env_kwargs"], **env_kwargs})
+    try:
+        check_compatible(
+            meta, observation_space=env.observation_space, action_space=env.action_space
+        )
+        agent_config = dict(meta["agent_config"])
+        agent = make_agent(meta["agent"], env.observation_space, env.action_space, **agent_config)
+        agent.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("trainer.")})
+    except BaseException:
+        env.close()
+        raise
+    return agent, env, meta
+
+
+class Trainer:
+    """Runs one agent on one env id; owns the envs, replay, logger and checkpoints of a run.
+
+    `config` None takes the loop settings from `rlgames.config.DEFAULTS` for `env_id`;
+    `agent_config` None the agent's. `overrides` are TrainConfig or AgentConfig field names
+    and win over both. One `seed` seeds torch, numpy, Python's `random` and the envs.
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        agent: str = "dqn",
+        config: TrainConfig | None = None,
+        out: str | Path | None = None,
+        seed: int = 0,
+        *,
+        agent_config: dict[str, Any] | None = None,
+        callbacks: Iterable[Callback] = (),
+        total_steps: int = 0,
+        **overrides: Any,
+    ) -> None:
+        train_defaults, agent_defaults = split_overrides(env_defaults(env_id), AGENT_FIELDS)
+        train_over, agent_over = split_overrides(overrides, AGENT_FIELDS)
+        config = config if config is not None else TrainConfig(**train_defaults)
+        self.config = config.replace(**train_over)
+        base = agent_defaults if agent_config is None else dict(agent_config)
+        self.agent_config = {**base, **agent_over}
+        self.env_id, self.agent_name, self.seed = env_id, agent, int(seed)
+        self.out = Path(
+            out if out is not None else f"runs/{env_id.replace('/', '-')}-{agent}-{seed}"
+        )
+        self.callbacks = list(callbacks)
+        self.total_steps = int(total_steps)
+        self.step = self.episodes = self.updates = 0
+        self.best_eval = -float("inf")
+        self.last_eval: dict[str, float] | None = None
+        self._build()
+
+    # ------------------------------------------------------------------ setup
+    def _build(self) -> None:
+        cfg = self.config
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
+        if cfg.deterministic:
+            torch.use_deterministic_algorithms(True)
+        random.seed(self.seed)
+        np.random.seed(self.seed % 2**32)  # noqa: NPY002 (third-party code may use it)
+        torch.manual_seed(self.seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.envs = make_train_envs(self.env_id, cfg)
+        self.obs, _ = self.envs.reset(seed=self.seed)
+        obs_space = self.envs.single_observation_space
+        act_space = self.envs.single_action_space
+        self.agent = make_agent(
+            self.agent_name, obs_space, act_space, seed=self.seed, **self.agent_config
+        )
+        ac = self.agent.config
+        self.replay = ReplayBuffer(
+            cfg.buffer_size, obs_space, act_space, cfg.n_envs, n_step=ac.n_step, gamma=ac.gamma
+        )
+        self.n_actions = int(act_space.n)
+        self.ep_return = np.zeros(cfg.n_envs, dtype=np.float64)
+        self.ep_length = np.zeros(cfg.n_envs, dtype=np.int64)
+        self._loss_sum, self._q_sum, self._n_stats = 0.0, 0.0, 0
+        self.logger: RunLogger | None = None
+        self._eval_env: gym.Env | None = None
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.out / "checkpoints"
+
+    def epsilon(self, step: int | None = None) -> float:
+        """Linear schedule from epsilon_start to epsilon_end over epsilon_decay_steps."""
+        cfg = self.config
+        frac = min(1.0, (self.step if step is None else step) / max(1, cfg.epsilon_decay_steps))
+        return cfg.epsilon_start + frac * (cfg.epsilon_end - cfg.epsilon_start)
+
+    def _open_logger(self, resume_rows: dict[str, int] | None, elapsed_s: float) -> None:
+        if self.logger is None:
+            self.logger = RunLogger(
+                self.out,
+                tensorboard=self.config.tensorboard,
+                progress=self.config.progress,
+                total_steps=self.total_steps or None,
+                start_step=self.step,
+                resume_rows=resume_rows,
+                elapsed_s=elapsed_s,
+            )
+
+    # ------------------------------------------------------------------- loop
+    def train(self, steps: int | None = None) -> Trainer:
+        """Train for `steps` more env steps (None: up to total_steps); checkpoint at the end."""
+        if steps is not None:
+            self.total_steps = self.step + int(steps)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        self._open_logger(None, 0.0)
+        cfg, agent, replay, rng, log = self.config, self.agent, self.replay, self.rng, self.logger
+        batch_size = agent.config.batch_size
+        n = cfg.n_envs
+        obs = self.obs
+        shown = self.step
+        stop = False
+        while self.step < self.total_steps and not stop:
+            eps = self.epsilon()
+            if self.step < cfg.learning_starts:
+                actions = rng.integers(0, self.n_actions, size=n)
+            else:
+                actions = agent.act(obs, epsilon=eps, rng=rng)
+            next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
+            done = terminated | truncated
+            real_next = next_obs
+            if done.any():
+                real_next = next_obs.copy()
+                for i in np.flatnonzero(done):
+                    real_next[i] = infos["final_obs"][i]
+            replay.add(obs, actions, rewards, real_next, terminated, truncated)
+            self.ep_return += rewards
+            self.ep_length += 1
+            prev, self.step = self.step, self.step + n
+            if done.any():
+                for i in np.flatnonzero(done):
+                    self.episodes += 1
+                    log.episode(self.step, int(i), float(self.ep_return[i]), int(self.ep_length[i]))
+                    self.ep_return[i], self.ep_length[i] = 0.0, 0
+            obs = self.obs = next_obs
+
+            if self.step >= cfg.learning_starts:
+                rounds = self.step // cfg.train_freq - prev // cfg.train_freq
+                for _ in range(rounds * cfg.gradient_steps):
+                    stats = agent.update(replay.sample(batch_size, rng))
+                    self.updates += 1
+                    self._loss_sum += stats["loss"]
+                    self._q_sum += stats["q_mean"]
+                    self._n_stats += 1
+            if _crossed(prev, self.step, cfg.log_every):
+                self._log_metrics(eps)
+                log.progress(self.step - shown, eps)
+                shown = self.step
+            if _crossed(prev, self.step, cfg.eval_every):
+                self.run_evaluation()
+            if _crossed(prev, self.step, cfg.plot_every):
+                log.plot()
+            if _crossed(prev, self.step, cfg.checkpoint_every):
+                self.save()
+            for callback in self.callbacks:
+                if callback(self) is False:
+                    stop = True
+        log.progress(self.step - shown, self.epsilon())
+        self.save()
+        log.plot()
+        return self
+
+    def _log_metrics(self, eps: float) -> None:
+        k = max(self._n_stats, 1)
+        loss = self._loss_sum / k if self._n_stats else float("nan")
+        q = self._q_sum / k if self._n_stats else float("nan")
+        self.logger.metrics(self.step, eps, loss, q)
+        self._loss_sum, self._q_sum, self._n_stats = 0.0, 0.0, 0
+
+    def run_evaluation(self, episodes: int | None = None) -> dict[str, float]:
+        """Greedy returns on a separate env (no life loss, no reward clipping), logged."""
+        if self._eval_env is None:
+            self._eval_env = make_env(self.env_id, **self.config.env_kwargs)
+        n = episodes or self.config.eval_episodes
+        seeds = range(self.config.eval_seed, self.config.eval_seed + n)
+        returns = evaluate(self.agent, self._eval_env, n, seeds)
+        self._open_logger(None, 0.0)
+        self.last_eval = self.logger.evaluation(self.step, returns)
+        if self.last_eval["mean"] > self.best_eval:
+            self.best_eval = self.last_eval["mean"]
+            self._save(self.checkpoint_dir / "best.ckpt", with_replay=False)
+        return self.last_eval
+
+    # ----------------------------------------------------------- checkpoints
+    def _write_config(self) -> None:
+        doc = {
+            "env_id": self.env_id,
+            "agent": self.agent_name,
+            "seed": self.seed,
+            "total_steps": self.total_steps,
+            "train": to_jsonable(dataclasses.asdict(self.config)),
+            "agent_config": to_jsonable(dataclasses.asdict(self.agent.config)),
+        }
+        path = self.out / "config.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(doc, indent=2) + "\n")
+        tmp.replace(path)
+
+    def save(self) -> Path:
+        """Write checkpoints/latest: everything needed to continue this run exactly."""
+        return self._save(self.checkpoint_dir / "latest.ckpt", with_replay=self.config.save_replay)
+
+    def _save(self, path: Path, with_replay: bool) -> Path:
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        tensors = dict(self.agent.state_dict())
+        tensors["trainer.torch_rng"] = torch.get_rng_state()
+        env_meta, env_arrays = capture_envs(self.envs)
+        arrays = {f"env.{k}": v for k, v in env_arrays.items()}
+        arrays["trainer.obs"] = np.asarray(self.obs)
+        arrays["trainer.ep_return"] = self.ep_return
+        arrays["trainer.ep_length"] = self.ep_length
+        if with_replay:
+            arrays.update({f"replay.{k}": v for k, v in self.replay.state_dict().items()})
+        py_state = random.getstate()
+        meta = {
+            "env_id": self.env_id,
+            "agent": self.agent.name,
+            "seed": self.seed,
+            "observation_space": describe_space(self.envs.single_observation_space),
+            "action_space": describe_space(self.envs.single_action_space),
+            "agent_config": to_jsonable(dataclasses.asdict(self.agent.config)),
+            "train_config": to_jsonable(dataclasses.asdict(self.config)),
+            "step": self.step,
+            "episodes": self.episodes,
+            "updates": self.updates,
+            "epsilon": self.epsilon(),
+            "best_eval": self.best_eval if np.isfinite(self.best_eval) else None,
+            "has_replay": with_replay,
+            "numpy_rng": self.rng.bit_generator.state,
+            "numpy_global_rng": _np_global_state(),
+            "python_rng": [py_state[0], list(py_state[1]), py_state[2]],
+            "envs": env_meta,
+            "stats": [self._loss_sum, self._q_sum, self._n_stats],
+            "logger_rows": self.logger.positions() if self.logger else None,
+            "elapsed_s": self.logger.elapsed_s if self.logger else 0.0,
+        }
+        save_checkpoint(path, tensors, arrays, meta)
+        return path
+
+    @classmethod
+    def resume(
+        cls, run_dir: str | Path, *, callbacks: Iterable[Callback] = (), **changes: Any
+    ) -> Trainer:
+        """Rebuild a run from run_dir/config.json and continue from checkpoints/latest.
+
+        `changes` may alter TrainConfig fields that do not change the run's maths
+        (progress, log_every, plot_every, eval_every, checkpoint_every, tensorboard).
+        """
+        run_dir = Path(run_dir)
+        doc = json.loads((run_dir / "config.json").read_text())
+        config = TrainConfig(**doc["train"]).replace(**changes)
+        agent_config = doc["agent_config"]
+        if isinstance(agent_config.get("hidden"), list):
+            agent_config["hidden"] = tuple(agent_config["hidden"])
+        trainer = cls(
+            doc["env_id"],
+            doc["agent"],
+            config,
+            run_dir,
+            doc["seed"],
+            agent_config=agent_config,
+            callbacks=callbacks,
+            total_steps=doc["total_steps"],
+        )
+        trainer._restore(run_dir / "checkpoints" / "latest.ckpt")
+        return trainer
+
+    def _restore(self, path: Path) -> None:
+        tensors, arrays, meta = load_checkpoint(path)
+        check_compatible(
+            meta,
+            env_id=self.env_id,
+            agent=self.agent.name,
+            observation_space=self.envs.single_observation_space,
+            action_space=self.envs.single_action_space,
+        )
+        torch.set_rng_state(tensors.pop("trainer.torch_rng"))
+        self.agent.load_state_dict(tensors)
+        if meta["has_replay"]:
+            prefix = "replay."
+            self.replay.load_state_dict(
+                {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            )
+        env_arrays = {k[4:]: v for k, v in arrays.items() if k.startswith("env.")}
+        if restore_envs(self.envs, meta["envs"], env_arrays):
+            self.obs = arrays["trainer.obs"].copy()
+            self.ep_return = arrays["trainer.ep_return"].copy()
+            self.ep_length = arrays["trainer.ep_length"].copy()
+        else:  # the in-progress episodes cannot be continued: start new ones, seeded
+            self.obs, _ = self.envs.reset(seed=self.seed + meta["step"])
+            self.replay.open[:] = False
+        self.step, self.episodes, self.updates = meta["step"], meta["episodes"], meta["updates"]
+        self.best_eval = -float("inf") if meta["best_eval"] is None else meta["best_eval"]
+        self.rng.bit_generator.state = meta["numpy_rng"]
+        np.random.set_state(tuple(meta["numpy_global_rng"]))  # noqa: NPY002
+        version, internal, gauss = meta["python_rng"]
+        random.setstate((version, tuple(internal), gauss))
+        self._loss_sum, self._q_sum, self._n_stats = meta["stats"]
+        self._open_logger(meta["logger_rows"] or {}, meta["elapsed_s"])
+
+    def close(self) -> None:
+        """Close the envs, the evaluation env and the logger."""
+        self.envs.close()
+        if self._eval_env is not None:
+            self._eval_env.close()
+        if self.logger is not None:
+            self.logger.close()
+
+
+# ----------------------------------------------------------------- env state
+# Per-wrapper counters that decide what the next step returns (by wrapper class name).
+_WRAPPER_STATE = {
+    "TimeLimit": ("_elapsed_steps",),
+    "OrderEnforcing": ("_has_reset",),
+    "EpisodicLife": ("lives", "game_over"),
+}
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _restorable(env: gym.Env) -> bool:
+    """Classic-control envs keep their whole state in `state` plus scalar attributes."""
+    return type(env.unwrapped).__module__.startswith("gymnasium.envs.classic_control")
+
+
+def _wrappers(env: gym.Env) -> list[gym.Env]:
+    chain = [env]
+    while isinstance(chain[-1], gym.Wrapper):
+        chain.append(chain[-1].env)
+    return chain
+
+
+def capture_envs(envs: gym.vector.VectorEnv) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Each sub-env's generator state and, where restorable, its full in-episode state.
+
+    Exact for classic-control envs (CartPole...) in a sync vector env: physics state, scalar
+    attributes, TimeLimit counters and the generator. For emulator and browser envs (ALE,
+    NES, Chromium) only the generator is saved: a resume starts new, seeded episodes there.
+    """
+    subs = getattr(envs, "envs", None)
+    if subs is None:  # async vector env: the sub-envs live in other processes
+        return [], {}
+    meta: list[dict[str, Any]] = []
+    arrays: dict[str, Any] = {}
+    for i, env in enumerate(subs):
+        u = env.unwrapped
+        m: dict[str, Any] = {"restorable": _restorable(env), "wrappers": {}}
+        if u._np_random is not None:
+            m["np_random"] = u.np_random.bit_generator.state
+        for depth, w in enumerate(_wrappers(env)):
+            for attr in _WRAPPER_STATE.get(type(w).__name__, ()):
+                m["wrappers"][f"{depth}.{attr}"] = getattr(w, attr)
+        if m["restorable"]:
+            m["scalars"] = {k: v for k, v in vars(u).items() if isinstance(v, _SCALARS)}
+            if getattr(u, "state", None) is not None:
+                arrays[f"{i}.state"] = np.array(u.state)
+        meta.append(m)
+    return meta, arrays
+
+
+def restore_envs(
+    envs: gym.vector.VectorEnv, meta: list[dict[str, Any]], arrays: dict[str, Any]
+) -> bool:
+    """Put back what `capture_envs` saved; True when the episodes continue exactly."""
+    subs = getattr(envs, "envs", None)
+    if subs is None or len(meta) != len(subs):
+        return False
+    exact = all(m["restorable"] for m in meta)
+    for i, (env, m) in enumerate(zip(subs, meta)):
+        u = env.unwrapped
+        if "np_random" in m:
+            u.np_random.bit_generator.state = m["np_random"]
+        if not exact:
+            continue
+        chain = _wrappers(env)
+        for key, value in m["wrappers"].items():
+            depth, attr = key.split(".", 1)
+            setattr(chain[int(depth)], attr, value)
+        for key, value in m["scalars"].items():
+            setattr(u, key, value)
+        if f"{i}.state" in arrays:
+            u.state = np.array(arrays[f"{i}.state"])
+    return exact
+
+
+def _crossed(prev: int, now: int, every: int) -> bool:
+    """True when a multiple of `every` lies in (prev, now]; never when every <= 0."""
+    return every > 0 and now // every > prev // every
+
+
+def _np_global_state() -> list[Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
+    return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+
+
+def train(
+    env_id: str,
+    agent: str = "dqn",
+    steps: int = 50_000,
+    seed: int = 0,
+    out: str | Path | None = None,
+    **overrides: Any,
+) -> Trainer:
+    """Build a Trainer (see it for `overrides`), train it for `steps` env steps, return it."""
+    trainer = Trainer(env_id, agent, out=out, seed=seed, **overrides)
+    try:
+        trainer.train(steps)
+    finally:
+        trainer.close()
+    return trainer
