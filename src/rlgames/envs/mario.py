@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, SupportsFloat
 
 import gymnasium as gym
@@ -165,6 +165,7 @@ class SuperMarioBrosEnv(gym.Env[np.ndarray, np.int64]):
         self.observation_space = spaces.Box(0, 255, SCREEN_SHAPE, np.uint8)
         self._game: Any = None  # set first, so close() works if opening fails
         self._game = _open_backend(None if world is None else (world, stage))
+        self._copy_frame = frame_copier(self._game.screen)
         self.backend_version = importlib.metadata.version("gym-super-mario-bros")
         native_is_tutorial = int(self.backend_version.split(".")[0]) < 9
         self._tutorial = None if reward == "native" or native_is_tutorial else TutorialReward()
@@ -179,7 +180,7 @@ class SuperMarioBrosEnv(gym.Env[np.ndarray, np.int64]):
         raw = self._game._get_info()  # both backends; 7.4.0's reset() returns no info
         if self._tutorial is not None:
             self._tutorial.reset(raw)
-        return self._frame(), _public_info(raw)
+        return self._copy_frame(), _public_info(raw)
 
     def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict[str, Any]]:
         """Press the action's buttons for one frame."""
@@ -191,11 +192,17 @@ class SuperMarioBrosEnv(gym.Env[np.ndarray, np.int64]):
             _, reward, terminated, truncated, raw = result
         if self._tutorial is not None:
             reward = self._tutorial(raw)
-        return self._frame(), float(reward), bool(terminated), bool(truncated), _public_info(raw)
+        return (
+            self._copy_frame(),
+            float(reward),
+            bool(terminated),
+            bool(truncated),
+            _public_info(raw),
+        )
 
     def render(self) -> np.ndarray | None:
         """The current frame (240x256x3 uint8) in "rgb_array" mode, else None."""
-        return self._frame() if self.render_mode == "rgb_array" else None
+        return self._copy_frame() if self.render_mode == "rgb_array" else None
 
     def get_action_meanings(self) -> list[str]:
         """Buttons pressed by each action, e.g. ``["right", "right A"]``."""
@@ -211,9 +218,23 @@ class SuperMarioBrosEnv(gym.Env[np.ndarray, np.int64]):
         with contextlib.suppress(Exception):
             self.close()
 
-    def _frame(self) -> np.ndarray:
-        # The backend's screen is a live, strided view of emulator memory: hand out a copy.
-        return np.array(self._game.screen, dtype=np.uint8, order="C")
+
+def frame_copier(screen: np.ndarray) -> Callable[[], np.ndarray]:
+    """A function returning a contiguous RGB copy of `screen`, the emulator's live frame.
+
+    nes-py (8.x and 9.x) exposes the screen as an RGB view with a -1 channel stride over
+    little-endian 32-bit BGRx pixels; numpy copies that byte by byte (0.6 ms a frame, half the
+    emulator's own time), while OpenCV converts the same bytes read as BGRx in ~0.01 ms.
+    """
+    height, width, _ = screen.shape
+    if screen.strides != (width * 4, 4, -1):  # another layout (big-endian): copy it plainly
+        return lambda: np.array(screen, dtype=np.uint8, order="C")
+    import cv2
+
+    bgrx = np.lib.stride_tricks.as_strided(
+        screen[:, :, ::-1], shape=(height, width, 4), strides=(width * 4, 4, 1), writeable=False
+    )
+    return lambda: cv2.cvtColor(bgrx, cv2.COLOR_BGRA2RGB)
 
 
 def _open_backend(target: tuple[int, int] | None) -> Any:
