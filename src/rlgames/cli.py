@@ -158,11 +158,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from rlgames.training import load_agent, play_episode, save_frames
+    from rlgames.training import load_agent
 
     agent, env, meta = load_agent(args.checkpoint, env_id=args.env, render_mode="rgb_array")
     try:
-        total, length, frames = play_episode(agent, env, args.seed, args.max_steps, args.record)
+        record = args.record is not None
+        total, length, frames = play_episode(agent, env, args.seed, args.max_steps, record)
     finally:
         env.close()
     print(f"{meta['env_id']}: return {total:.2f} in {length} steps")
@@ -170,6 +171,42 @@ def cmd_play(args: argparse.Namespace) -> int:
         save_frames(frames, args.record, args.fps)
         print(f"wrote {len(frames)} frames to {args.record}")
     return 0
+
+
+def play_episode(
+    agent: Any, env: Any, seed: int, max_steps: int, record: bool
+) -> tuple[float, int, list[Any]]:
+    """One greedy episode: (return, length, raw rgb frames from env.render() if record)."""
+    obs, _ = env.reset(seed=seed)
+    frames = [env.render()] if record else []
+    total, length, done = 0.0, 0, False
+    while not done and length < max_steps:
+        obs, reward, terminated, truncated, _ = env.step(agent.act(obs, epsilon=0.0))
+        total, length, done = total + float(reward), length + 1, terminated or truncated
+        if record:
+            frames.append(env.render())
+    return total, length, frames
+
+
+def save_frames(frames: list[Any], path: Path, fps: int) -> None:
+    """GIF via Pillow; .mp4 (or other video suffixes) via imageio when installed."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frames = [np.asarray(f, dtype=np.uint8) for f in frames]
+    if path.suffix.lower() == ".gif":
+        from PIL import Image
+
+        images = [Image.fromarray(f) for f in frames]
+        duration = max(1, round(1000 / fps))
+        images[0].save(path, save_all=True, append_images=images[1:], duration=duration, loop=0)
+        return
+    from rlgames._deps import require
+
+    require("video", "imageio")
+    import imageio.v2 as imageio
+
+    imageio.mimwrite(path, frames, fps=fps)
 
 
 def main(argv: list[str] | None = None) -> int:

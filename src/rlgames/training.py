@@ -125,6 +125,7 @@ class Trainer:
         agent_config: dict[str, Any] | None = None,
         callbacks: Iterable[Callback] = (),
         total_steps: int = 0,
+        _resuming: bool = False,
         **overrides: Any,
     ) -> None:
         train_defaults, agent_defaults = split_overrides(env_defaults(env_id), AGENT_FIELDS)
@@ -137,6 +138,12 @@ class Trainer:
         self.out = Path(
             out if out is not None else f"runs/{env_id.replace('/', '-')}-{agent}-{seed}"
         )
+        if not _resuming and (self.out / "config.json").exists():
+            raise FileExistsError(
+                f"{self.out} already holds a run. Continue it with Trainer.resume("
+                f"{str(self.out)!r})"
+                f" (`rlgames train --resume {self.out}`), or choose another out directory."
+            )
         self.callbacks = list(callbacks)
         self.total_steps = int(total_steps)
         self.step = self.episodes = self.updates = 0
@@ -361,6 +368,7 @@ class Trainer:
             agent_config=agent_config,
             callbacks=callbacks,
             total_steps=doc["total_steps"],
+            _resuming=True,
         )
         trainer._restore(run_dir / "checkpoints" / "latest.ckpt")
         return trainer

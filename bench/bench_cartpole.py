@@ -1,0 +1,64 @@
+"""CartPole-v1 with the default config: N seeds x 50,000 steps, greedy eval per seed.
+
+Prints, per seed, the greedy mean return over --eval-episodes episodes (reset seeds
+10_000..) of the final weights, the training steps/s, and how many seeds reach >= 475.
+
+    .venv/bin/python bench/bench_cartpole.py --seeds 0 1 2 3 4 --steps 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+import rlgames
+from rlgames.training import evaluate
+
+
+def run_seed(seed: int, args: argparse.Namespace) -> tuple[float, float]:
+    start = time.perf_counter()
+    trainer = rlgames.train(
+        "CartPole-v1",
+        agent=args.agent,
+        steps=args.steps,
+        seed=seed,
+        out=f"{args.out}/{args.agent}-seed{seed}",
+        progress=False,
+        tensorboard=False,
+        plot_every=0,
+    )
+    rate = args.steps / (time.perf_counter() - start)
+    env = rlgames.make_env("CartPole-v1")
+    seeds = range(10_000, 10_000 + args.eval_episodes)
+    returns = evaluate(trainer.agent, env, args.eval_episodes, seeds)
+    env.close()
+    return float(returns.mean()), rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--agent", default="dqn")
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
+    parser.add_argument("--out", default="bench/out/cartpole")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    means = []
+    for seed in args.seeds:
+        mean, rate = run_seed(seed, args)
+        means.append(mean)
+        print(f"seed {seed}: greedy mean return {mean:.1f}  ({rate:.0f} steps/s)", flush=True)
+    solved = sum(m >= 475 for m in means)
+    print(
+        f"{args.agent}: {solved}/{len(means)} seeds >= 475; means {np.round(means, 1).tolist()}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The training loop: one Trainer for every agent and env, seeded, with its run directory."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import torch
+
+import rlgames
+from rlgames.training import Trainer
+
+# Small and fast: CartPole with a short warm-up and frequent, small training rounds.
+FAST = dict(
+    progress=False,
+    tensorboard=False,
+    learning_starts=200,
+    train_freq=16,
+    gradient_steps=4,
+    batch_size=32,
+    hidden=(32, 32),
+    log_every=250,
+    plot_every=0,
+    torch_threads=1,
+)
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_writes_config_logs_curves_and_checkpoint(tmp_path):
+    trainer = rlgames.train("CartPole-v1", steps=600, seed=0, out=tmp_path, **FAST)
+    assert trainer.step == 600
+    for name in ("config.json", "metrics.csv", "episodes.csv", "curves.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert (tmp_path / "checkpoints" / "latest.ckpt").exists()
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["env_id"] == "CartPole-v1" and config["total_steps"] == 600
+    assert config["train"]["learning_starts"] == 200 and config["agent_config"]["batch_size"] == 32
+    assert int(rows(tmp_path / "episodes.csv")[-1]["episode"]) == trainer.episodes
+
+
+def test_same_seed_gives_identical_runs(tmp_path):
+    a = rlgames.train("CartPole-v1", steps=500, seed=7, out=tmp_path / "a", **FAST)
+    b = rlgames.train("CartPole-v1", steps=500, seed=7, out=tmp_path / "b", **FAST)
+    sa, sb = a.agent.state_dict(), b.agent.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert rows(tmp_path / "a" / "episodes.csv") == rows(tmp_path / "b" / "episodes.csv")
+
+
+def test_different_seeds_give_different_runs(tmp_path):
+    rlgames.train("CartPole-v1", steps=400, seed=1, out=tmp_path / "a", **FAST)
+    rlgames.train("CartPole-v1", steps=400, seed=2, out=tmp_path / "b", **FAST)
+    assert rows(tmp_path / "a" / "episodes.csv") != rows(tmp_path / "b" / "episodes.csv")
+
+
+def test_no_gradient_step_before_learning_starts_then_one_round_per_train_freq(tmp_path):
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, **FAST)
+    trainer.train(200)
+    assert trainer.updates == 0
+    trainer.train(160)  # 10 rounds of train_freq 16, 4 gradient steps each
+    assert trainer.updates == 40 == trainer.agent.updates
+    trainer.close()
+
+
+def test_vector_envs_count_steps_over_all_sub_envs(tmp_path):
+    trainer = rlgames.train("CartPole-v1", steps=600, seed=0, out=tmp_path, n_envs=3, **FAST)
+    assert trainer.step == 600
+    assert len(trainer.replay) == 600
+    assert {r["env"] for r in rows(tmp_path / "episodes.csv")} == {"0", "1", "2"}
+
+
+def test_episode_returns_and_lengths_are_logged_per_episode(tmp_path):
+    rlgames.train("CartPole-v1", steps=400, seed=0, out=tmp_path, **FAST)
+    episodes = rows(tmp_path / "episodes.csv")
+    assert episodes, "CartPole episodes under random actions last ~20 steps"
+    for row in episodes:  # CartPole pays 1 per step
+        assert float(row["return"]) == float(row["length"])
+    assert int(episodes[-1]["step"]) <= 400
+
+
+def test_callback_returning_false_stops_training(tmp_path):
+    seen = []
+
+    def stop_at_100(trainer):
+        seen.append(trainer.step)
+        return trainer.step < 100
+
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[stop_at_100], **FAST)
+    trainer.train(1000)
+    trainer.close()
+    assert trainer.step == 100 and seen == list(range(1, 101))
+    assert (tmp_path / "checkpoints" / "latest.ckpt").exists()
+
+
+def test_periodic_greedy_evaluation_is_logged_and_best_weights_saved(tmp_path):
+    trainer = rlgames.train(
+        "CartPole-v1", steps=600, seed=0, out=tmp_path, eval_every=300, eval_episodes=2, **FAST
+    )
+    evals = rows(tmp_path / "evals.csv")
+    assert [int(r["step"]) for r in evals] == [300, 600]
+    assert trainer.last_eval["mean"] == float(evals[-1]["mean"])
+    assert (tmp_path / "checkpoints" / "best.ckpt").exists()
+
+
+def test_epsilon_falls_linearly_then_stays(tmp_path):
+    trainer = Trainer(
+        "CartPole-v1", out=tmp_path, seed=0, epsilon_start=1.0, epsilon_end=0.1,
+        epsilon_decay_steps=1000, **FAST,
+    )  # fmt: skip
+    assert trainer.epsilon(0) == 1.0
+    assert trainer.epsilon(500) == pytest.approx(0.55)
+    assert trainer.epsilon(1000) == pytest.approx(0.1) == trainer.epsilon(5000)
+    trainer.close()
+
+
+def test_per_env_defaults_apply_and_overrides_win(tmp_path):
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, progress=False, train_freq=8)
+    assert trainer.config.train_freq == 8  # override
+    assert trainer.config.gradient_steps == 128  # CartPole row of DEFAULTS
+    assert trainer.agent.config.lr == pytest.approx(2.3e-3)
+    trainer.close()
+
+
+def test_unknown_setting_is_refused_with_the_known_names(tmp_path):
+    with pytest.raises(TypeError, match="learning_starts"):
+        Trainer("CartPole-v1", out=tmp_path, learning_start=5)
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path):
+    rlgames.train("CartPole-v1", steps=50, seed=0, out=tmp_path, **FAST)
+    with pytest.raises(FileExistsError, match="resume"):
+        Trainer("CartPole-v1", out=tmp_path, seed=0, **FAST)
+
+
+@pytest.mark.parametrize("agent", ["ddqn", "dueling"])
+def test_every_agent_trains_on_the_same_loop(tmp_path, agent):
+    trainer = rlgames.train("CartPole-v1", agent=agent, steps=300, seed=0, out=tmp_path, **FAST)
+    assert trainer.agent.name == agent and trainer.updates > 0
+
+
+@pytest.mark.atari
+def test_breakout_pixels_train_through_the_same_loop(tmp_path):
+    pytest.importorskip("ale_py")
+    trainer = rlgames.train(
+        "ALE/Breakout-v5", steps=120, seed=0, out=tmp_path, progress=False, tensorboard=False,
+        buffer_size=1000, learning_starts=64, train_freq=4, batch_size=8, plot_every=0,
+    )  # fmt: skip
+    assert trainer.envs.single_observation_space.shape == (4, 84, 84)
+    assert trainer.updates == (120 - 64) // 4 + 1
+    assert trainer.replay.bytes_per_transition < 7_100
