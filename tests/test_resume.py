@@ -1,0 +1,125 @@
+"""Resume: a run stopped, checkpointed and continued in a fresh process ends bit-identical."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import rlgames
+from rlgames.checkpoint import CheckpointError, load_checkpoint
+from rlgames.training import Trainer, load_agent
+
+# Settings of the CLI runs: small, single-threaded, deterministic.
+OPTIONS = [
+    "--learning-starts", "200", "--train-freq", "16", "--gradient-steps", "4",
+    "--batch-size", "32", "--hidden", "32", "32", "--log-every", "250", "--plot-every", "0",
+    "--torch-threads", "1", "--no-progress", "--no-tensorboard", "--eval-every", "500",
+    "--eval-episodes", "2",
+]  # fmt: skip
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "rlgames.cli", *args], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def straight_and_resumed(tmp_path_factory):
+    """The same 1,600-step run: straight through, and 800 + resume in a new process + 800."""
+    root = tmp_path_factory.mktemp("resume")
+    base = ["train", "--env", "CartPole-v1", "--agent", "ddqn", "--seed", "5", *OPTIONS]
+    cli(*base, "--steps", "1600", "--out", str(root / "straight"))
+    cli(*base, "--steps", "800", "--out", str(root / "halves"))
+    cli("train", "--resume", str(root / "halves"), "--steps", "1600")
+    return root / "straight", root / "halves"
+
+
+def test_resumed_run_ends_with_bit_identical_weights_optimizer_and_replay(straight_and_resumed):
+    straight, resumed = (
+        load_checkpoint(d / "checkpoints" / "latest.ckpt") for d in straight_and_resumed
+    )
+    tensors_a, arrays_a, meta_a = straight
+    tensors_b, arrays_b, meta_b = resumed
+    assert meta_a["step"] == meta_b["step"] == 1600
+    assert tensors_a.keys() == tensors_b.keys()
+    for name in tensors_a:  # online, target, Adam moments, counters, RNG states
+        assert torch.equal(tensors_a[name], tensors_b[name]), name
+    assert arrays_a.keys() == arrays_b.keys()
+    for name in arrays_a:  # replay contents and cursor, env states, current observations
+        np.testing.assert_array_equal(arrays_a[name], arrays_b[name], err_msg=name)
+    for key in ("episodes", "updates", "epsilon", "numpy_rng", "python_rng", "envs"):
+        assert meta_a[key] == meta_b[key], key
+
+
+def test_resumed_logs_continue_without_duplicates(straight_and_resumed):
+    straight, resumed = straight_and_resumed
+    assert rows(straight / "episodes.csv") == rows(resumed / "episodes.csv")
+    assert rows(straight / "evals.csv") == rows(resumed / "evals.csv")
+    timeless = [
+        {k: v for k, v in r.items() if k not in ("time_s", "steps_per_s")}
+        for r in rows(straight / "metrics.csv")
+    ]
+    resumed_rows = [
+        {k: v for k, v in r.items() if k not in ("time_s", "steps_per_s")}
+        for r in rows(resumed / "metrics.csv")
+    ]
+    assert timeless == resumed_rows
+    assert [int(r["step"]) for r in resumed_rows] == [250, 500, 750, 1000, 1250, 1500]
+
+
+FAST = dict(
+    progress=False, tensorboard=False, learning_starts=100, train_freq=16, gradient_steps=2,
+    batch_size=16, hidden=(16,), log_every=100, plot_every=0,
+)  # fmt: skip
+
+
+def test_rows_logged_after_the_checkpoint_are_dropped_on_resume(tmp_path):
+    rlgames.train("CartPole-v1", steps=300, seed=0, out=tmp_path, **FAST)
+    kept = rows(tmp_path / "episodes.csv")
+    with open(tmp_path / "episodes.csv", "a") as f:  # as if the process died after more episodes
+        f.write("999,999,0,1.0,1\n")
+    trainer = Trainer.resume(tmp_path)
+    assert rows(tmp_path / "episodes.csv") == kept
+    trainer.train(100)
+    trainer.close()
+    steps = [int(r["step"]) for r in rows(tmp_path / "episodes.csv")]
+    assert steps == sorted(steps) and max(steps) <= 400
+
+
+def test_resume_continues_to_the_total_recorded_in_the_run(tmp_path):
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, **FAST)
+    trainer.train(200)  # the run's total becomes 200
+    trainer.close()
+    resumed = Trainer.resume(tmp_path)
+    assert resumed.step == 200 and resumed.total_steps == 200
+    resumed.train(150)
+    resumed.close()
+    assert resumed.step == 350
+
+
+def test_checkpoint_of_another_env_is_refused_with_one_clear_error(tmp_path):
+    rlgames.train("CartPole-v1", steps=50, seed=0, out=tmp_path, **FAST)
+    with pytest.raises(CheckpointError, match="observation_space"):
+        load_agent(tmp_path, env_id="Acrobot-v1")
+
+
+def test_loaded_agent_acts_like_the_trained_one(tmp_path):
+    trainer = rlgames.train("CartPole-v1", steps=300, seed=0, out=tmp_path, **FAST)
+    agent, env, meta = load_agent(tmp_path / "checkpoints" / "latest.ckpt")
+    obs = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    np.testing.assert_array_equal(agent.q_values(obs), trainer.agent.q_values(obs))
+    assert meta["env_id"] == "CartPole-v1" and meta["step"] == 300
+    env.close()
