@@ -70,6 +70,15 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def _adam(params, **kwargs) -> torch.optim.Adam:
+    """Fused Adam where this torch has it (CPU since 2.4: ~4x faster steps), else the default."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, **kwargs)
+
+
 class DQN:
     """Deep Q-Network (Mnih et al. 2015) learner for Box observations and Discrete actions."""
 
@@ -102,9 +111,7 @@ class DQN:
             net = build_q_network(observation_space, self.n_actions, self.dueling, config.hidden)
         self.online = net.to(self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(
-            self.online.parameters(), lr=config.lr, eps=config.adam_eps
-        )
+        self.optimizer = _adam(self.online.parameters(), lr=config.lr, eps=config.adam_eps)
         self.updates = 0  # agent.update() calls so far
 
     # ------------------------------------------------------------------ acting

@@ -1,0 +1,209 @@
+"""DQN, Double DQN and Dueling DQN: targets, heads, networks, acting, updates and state."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from rlgames.agents import DQN, AgentConfig, DoubleDQN, DuelingDQN, ReplayBatch, make_agent
+from rlgames.agents.networks import NatureCNN
+
+VECTOR = spaces.Box(-10, 10, (2,), np.float32)
+TWO_ACTIONS = spaces.Discrete(2)
+PIXELS = spaces.Box(0, 255, (4, 84, 84), np.uint8)
+
+
+def batch_of(obs, actions, rewards, next_obs, dones, discounts) -> ReplayBatch:
+    f32 = lambda x: np.asarray(x, dtype=np.float32)  # noqa: E731
+    return ReplayBatch(
+        f32(obs), np.asarray(actions, np.int64), f32(rewards), f32(next_obs), f32(dones),
+        f32(discounts),
+    )  # fmt: skip
+
+
+def linear_agent(name: str, online_weight, target_weight) -> DQN:
+    """Agent whose networks are Q(s) = W s (no hidden layer, zero bias)."""
+    agent = make_agent(name, VECTOR, TWO_ACTIONS, hidden=())
+    with torch.no_grad():
+        for net, weight in ((agent.online, online_weight), (agent.target, target_weight)):
+            net.q.weight.copy_(torch.tensor(weight, dtype=torch.float32))
+            net.q.bias.zero_()
+    return agent
+
+
+def test_double_dqn_target_differs_from_dqn_exactly_where_the_argmaxes_differ():
+    # Target net Q_t(s) = s; online net Q_o(s) = diag(1, 3) s.
+    # s' = [1, 0]: both argmax 0 -> 1.   s' = [2, 1]: online picks 1 (Q_o = [2, 3]),
+    # target picks 0 -> DQN uses max Q_t = 2, DDQN uses Q_t[1] = 1.   s' = [0, 1], done: r only.
+    target_w, online_w = [[1, 0], [0, 1]], [[1, 0], [0, 3]]
+    batch = batch_of(
+        obs=np.zeros((3, 2)), actions=[0, 0, 0], rewards=[1, 1, 1],
+        next_obs=[[1, 0], [2, 1], [0, 1]], dones=[0, 0, 1], discounts=[0.9, 0.9, 0.9],
+    )  # fmt: skip
+    dqn = linear_agent("dqn", online_w, target_w).td_target(batch)
+    ddqn = linear_agent("ddqn", online_w, target_w).td_target(batch)
+    torch.testing.assert_close(dqn, torch.tensor([1.9, 2.8, 1.0]))
+    torch.testing.assert_close(ddqn, torch.tensor([1.9, 1.9, 1.0]))
+
+
+def test_dueling_head_output_is_value_plus_advantage_minus_mean_advantage():
+    agent = make_agent("dueling", PIXELS, spaces.Discrete(6), seed=0)
+    x = torch.randint(0, 256, (5, 4, 84, 84), dtype=torch.uint8)
+    with torch.no_grad():
+        value, advantage = agent.online.value_advantage(x)
+        q = agent.online(x)
+    assert value.shape == (5, 1) and advantage.shape == (5, 6)
+    torch.testing.assert_close(q, value + advantage - advantage.mean(dim=1, keepdim=True))
+
+
+def test_the_variants_default_to_their_target_and_head_and_both_are_switchable():
+    kinds = {name: make_agent(name, VECTOR, TWO_ACTIONS) for name in ("dqn", "ddqn", "dueling")}
+    assert [(a.double, a.dueling) for a in kinds.values()] == [
+        (False, False),
+        (True, False),
+        (True, True),
+    ]
+    assert type(kinds["dueling"]) is DuelingDQN and type(kinds["ddqn"]) is DoubleDQN
+    assert isinstance(make_agent("double", VECTOR, TWO_ACTIONS), DoubleDQN)
+    plain_dueling = make_agent("dueling", VECTOR, TWO_ACTIONS, double=False)
+    assert (plain_dueling.double, plain_dueling.dueling) == (False, True)
+
+
+def test_make_agent_names_the_choices_for_an_unknown_agent_or_setting():
+    with pytest.raises(ValueError, match="dueling"):
+        make_agent("rainbow", VECTOR, TWO_ACTIONS)
+    with pytest.raises(TypeError, match="batch_size"):
+        make_agent("dqn", VECTOR, TWO_ACTIONS, batchsize=32)
+
+
+# 84 -> 20 -> 9 -> 7: 64*7*7.  80 -> 19 -> 8 -> 6 and 160 -> 39 -> 18 -> 16: 64*6*16.
+@pytest.mark.parametrize(("height", "width", "n_flat"), [(84, 84, 3136), (80, 160, 6144)])
+def test_nature_cnn_flatten_size_follows_the_image_size(height, width, n_flat):
+    assert NatureCNN(4, height, width).n_flat == n_flat
+    agent = make_agent("dqn", spaces.Box(0, 255, (4, height, width), np.uint8), TWO_ACTIONS)
+    obs = np.zeros((3, 4, height, width), dtype=np.uint8)
+    assert agent.q_values(obs).shape == (3, 2)
+
+
+def test_vector_observations_get_an_mlp_with_the_configured_hidden_layers():
+    agent = make_agent("dqn", spaces.Box(-1, 1, (4,), np.float32), TWO_ACTIONS, hidden=(64, 32))
+    widths = [m.out_features for m in agent.online.body.layers if isinstance(m, torch.nn.Linear)]
+    assert widths == [64, 32]
+
+
+def test_act_returns_an_int_for_one_observation_and_int64_array_for_a_batch():
+    agent = make_agent("dqn", PIXELS, spaces.Discrete(4), seed=0)
+    one = np.zeros((4, 84, 84), np.uint8)
+    action = agent.act(one)
+    assert type(action) is int and 0 <= action < 4
+    actions = agent.act(np.zeros((7, 4, 84, 84), np.uint8), epsilon=0.5)
+    assert actions.dtype == np.int64 and actions.shape == (7,)
+    assert agent.q_values(one).shape == (4,) and agent.q_values(one).dtype == np.float32
+
+
+def test_greedy_act_is_the_argmax_of_q_values():
+    agent = make_agent("dqn", VECTOR, spaces.Discrete(2), seed=0, hidden=(8,))
+    obs = np.random.default_rng(0).uniform(-1, 1, (50, 2)).astype(np.float32)
+    np.testing.assert_array_equal(agent.act(obs, epsilon=0.0), agent.q_values(obs).argmax(1))
+
+
+def test_epsilon_one_acts_uniformly_at_random_from_the_given_generator():
+    agent = make_agent("dqn", VECTOR, spaces.Discrete(3), seed=0)
+    obs = np.zeros((3000, 2), np.float32)
+    first = agent.act(obs, epsilon=1.0, rng=np.random.default_rng(7))
+    again = agent.act(obs, epsilon=1.0, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(first, again)
+    assert np.bincount(first, minlength=3).min() > 900
+
+
+def test_update_returns_loss_and_q_mean_and_fits_a_fixed_batch():
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0, lr=1e-2, hidden=(16,))
+    rng = np.random.default_rng(0)
+    batch = batch_of(
+        obs=rng.uniform(-1, 1, (32, 2)), actions=rng.integers(0, 2, 32),
+        rewards=rng.uniform(0, 1, 32), next_obs=rng.uniform(-1, 1, (32, 2)),
+        dones=np.ones(32), discounts=np.full(32, 0.99),
+    )  # fmt: skip
+    first = agent.update(batch)
+    assert set(first) == {"loss", "q_mean"} and all(isinstance(v, float) for v in first.values())
+    for _ in range(200):
+        last = agent.update(batch)
+    assert last["loss"] < first["loss"] / 10
+
+
+def test_hard_target_update_copies_the_online_net_every_target_update_updates():
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0, target_update=3, lr=1e-2)
+    batch = batch_of(np.ones((4, 2)), [0, 1, 0, 1], [1, 1, 1, 1], np.ones((4, 2)), [1] * 4, [1] * 4)
+    same = lambda: all(  # noqa: E731
+        torch.equal(a, b)
+        for a, b in zip(agent.online.parameters(), agent.target.parameters(), strict=True)
+    )
+    agent.update(batch)
+    agent.update(batch)
+    assert not same()
+    agent.update(batch)
+    assert same() and agent.updates == 3
+
+
+def test_soft_target_update_moves_the_target_by_tau_after_every_update():
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0, tau=0.25, lr=1e-2, hidden=())
+    before = agent.target.q.weight.clone()
+    batch = batch_of(np.ones((4, 2)), [0, 1, 0, 1], [1, 1, 1, 1], np.ones((4, 2)), [1] * 4, [1] * 4)
+    agent.update(batch)
+    expected = before + 0.25 * (agent.online.q.weight - before)
+    torch.testing.assert_close(agent.target.q.weight, expected)
+
+
+def test_state_dict_is_flat_tensors_and_a_restored_agent_learns_bit_identically():
+    config = AgentConfig(lr=1e-3, target_update=2, hidden=(16, 16))
+    rng = np.random.default_rng(0)
+    batches = [
+        batch_of(
+            rng.uniform(-1, 1, (8, 2)),
+            rng.integers(0, 2, 8),
+            rng.uniform(0, 1, 8),
+            rng.uniform(-1, 1, (8, 2)),
+            rng.integers(0, 2, 8),
+            np.full(8, 0.99),
+        )  # fmt: skip
+        for _ in range(6)
+    ]
+    original = DuelingDQN(VECTOR, TWO_ACTIONS, config, seed=1)
+    for batch in batches[:3]:
+        original.update(batch)
+    original.act(np.zeros(2, np.float32), epsilon=0.5)
+    state = original.state_dict()
+    assert all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items())
+    assert {k.split(".")[0] for k in state} == {"online", "target", "optimizer", "counters", "rng"}
+
+    restored = DuelingDQN(VECTOR, TWO_ACTIONS, config, seed=2)
+    restored.load_state_dict(state)
+    for batch in batches[3:]:
+        original.update(batch)
+        restored.update(batch)
+    assert restored.updates == original.updates == 6
+    after = restored.state_dict()
+    for key, value in original.state_dict().items():
+        assert torch.equal(after[key], value), key
+    obs = np.zeros((20, 2), np.float32)
+    np.testing.assert_array_equal(original.act(obs, 0.5), restored.act(obs, 0.5))
+
+
+def test_seeded_agents_start_with_identical_weights_without_touching_the_global_rng():
+    torch.manual_seed(123)
+    expected_draw = torch.rand(1)
+    torch.manual_seed(123)
+    a = make_agent("dqn", PIXELS, TWO_ACTIONS, seed=5)
+    assert torch.equal(torch.rand(1), expected_draw)
+    b = make_agent("dqn", PIXELS, TWO_ACTIONS, seed=5)
+    for x, y in zip(a.online.parameters(), b.online.parameters(), strict=True):
+        assert torch.equal(x, y)
+
+
+def test_non_discrete_actions_or_unsupported_observations_are_refused_with_a_reason():
+    with pytest.raises(TypeError, match="Discrete"):
+        make_agent("dqn", VECTOR, spaces.Box(-1, 1, (2,), np.float32))
+    with pytest.raises(TypeError, match="channel-first"):
+        make_agent("dqn", spaces.Box(0, 1, (3, 3), np.float32), TWO_ACTIONS)

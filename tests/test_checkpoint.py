@@ -1,0 +1,212 @@
+"""Checkpoint files: exact round trips, one clear error for bad files, atomic writes, no pickle."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+import rlgames.checkpoint
+from rlgames.agents import ReplayBuffer, make_agent
+from rlgames.checkpoint import (
+    CheckpointError,
+    check_compatible,
+    describe_space,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+SRC = Path(rlgames.checkpoint.__file__).resolve().parent
+
+
+def contents(version: int = 1):
+    tensors = {
+        "w": torch.arange(12, dtype=torch.float32).reshape(3, 4) * version,
+        "step": torch.tensor(7, dtype=torch.int64),
+        "mask": torch.tensor([True, False]),
+    }
+    arrays = {
+        "frames": np.arange(600, dtype=np.uint8).reshape(6, 10, 10) * version,
+        "flags": np.array([True, False, True]),
+        "gamma": np.array(0.99),
+        "big": np.full((1000, 100), version, dtype=np.float32),
+    }
+    meta = {"version": version, "env_id": "CartPole-v1", "nested": {"a": [1, 2.5, None]}}
+    return tensors, arrays, meta
+
+
+@pytest.fixture
+def saved(tmp_path) -> Path:
+    return save_checkpoint(tmp_path / "run.ckpt", *contents())
+
+
+def test_round_trip_restores_tensors_arrays_and_meta_exactly(saved):
+    tensors, arrays, meta = load_checkpoint(saved)
+    want_t, want_a, want_m = contents()
+    assert meta == want_m
+    for key, value in want_t.items():
+        assert tensors[key].dtype == value.dtype and torch.equal(tensors[key], value)
+    for key, value in want_a.items():
+        assert arrays[key].dtype == value.dtype
+        np.testing.assert_array_equal(arrays[key], value)
+
+
+def test_an_agent_and_its_replay_buffer_survive_a_checkpoint(tmp_path):
+    obs_space, act_space = spaces.Box(0, 255, (4, 84, 84), np.uint8), spaces.Discrete(4)
+    agent = make_agent("dueling", obs_space, act_space, seed=0)
+    buffer = ReplayBuffer(64, obs_space, act_space)
+    rng = np.random.default_rng(0)
+    obs = rng.integers(0, 256, (1, 4, 84, 84), dtype=np.uint8)
+    for t in range(40):
+        nxt = rng.integers(0, 256, (1, 4, 84, 84), dtype=np.uint8)
+        buffer.add(obs, [t % 4], [1.0], nxt, [t % 9 == 8], [False])
+        obs = nxt
+    agent.update(buffer.sample(8, rng))
+    path = save_checkpoint(tmp_path / "c", agent.state_dict(), buffer.state_dict(), {})
+    tensors, arrays, _ = load_checkpoint(path)
+    agent2 = make_agent("dueling", obs_space, act_space, seed=9)
+    agent2.load_state_dict(tensors)
+    buffer2 = ReplayBuffer(64, obs_space, act_space)
+    buffer2.load_state_dict(arrays)
+    restored = agent2.state_dict()
+    for key, value in agent.state_dict().items():
+        assert torch.equal(restored[key], value), key
+    for key, value in buffer.state_dict().items():
+        np.testing.assert_array_equal(buffer2.state_dict()[key], value)
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [b"", b"hello world\n" * 10, b"\x89PNG\r\n\x1a\n" + bytes(100), b"PK\x03\x04" + bytes(100)],
+)
+def test_a_foreign_file_is_refused_as_not_an_rlgames_checkpoint(tmp_path, foreign):
+    path = tmp_path / "foreign"
+    path.write_bytes(foreign)
+    with pytest.raises(CheckpointError, match="not an rlgames checkpoint"):
+        load_checkpoint(path)
+
+
+def test_a_safetensors_file_is_refused_as_not_an_rlgames_checkpoint(tmp_path):
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(3)}, tmp_path / "model.safetensors")
+    with pytest.raises(CheckpointError, match="not an rlgames checkpoint"):
+        load_checkpoint(tmp_path / "model.safetensors")
+
+
+@pytest.mark.parametrize("keep", [0.001, 0.01, 0.1, 0.5, 0.9, 0.9999])
+def test_a_truncated_file_is_refused_as_truncated(saved, keep):
+    data = saved.read_bytes()
+    saved.write_bytes(data[: max(13, int(len(data) * keep))])
+    with pytest.raises(CheckpointError, match="truncated"):
+        load_checkpoint(saved)
+
+
+@pytest.mark.parametrize("where", [0.002, 0.01, 0.3, 0.99])
+def test_a_tampered_file_is_refused_as_tampered(saved, where):
+    data = bytearray(saved.read_bytes())
+    data[int(len(data) * where)] ^= 0x01  # header, tensors, arrays
+    saved.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="tampered"):
+        load_checkpoint(saved)
+
+
+def test_edited_meta_is_refused_as_tampered(saved):
+    saved.write_bytes(saved.read_bytes().replace(b'"CartPole-v1"', b'"CartPole-v0"'))
+    with pytest.raises(CheckpointError, match="tampered"):
+        load_checkpoint(saved)
+
+
+def test_checkpoint_error_is_a_value_error():
+    assert issubclass(CheckpointError, ValueError)
+
+
+def test_a_failure_inside_the_write_leaves_the_previous_checkpoint_and_no_temp_file(
+    saved, monkeypatch
+):
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rlgames.checkpoint.os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space"):
+        save_checkpoint(saved, *contents(version=2))
+    monkeypatch.undo()
+    assert load_checkpoint(saved)[2]["version"] == 1
+    assert sorted(p.name for p in saved.parent.iterdir()) == [saved.name]
+
+
+WRITER = """
+import sys, numpy as np, torch
+from rlgames.checkpoint import save_checkpoint
+path = sys.argv[1]
+save_checkpoint(path, {"w": torch.ones(3)}, {"a": np.zeros(10)}, {"version": 1})
+print("first written", flush=True)
+big = {"a": np.random.default_rng(0).random((4000, 4000))}  # 128 MB per write
+while True:
+    save_checkpoint(path, {"w": torch.ones(3) * 2}, big, {"version": 2})
+"""
+
+
+def test_a_process_killed_while_writing_leaves_a_loadable_checkpoint(tmp_path):
+    path = tmp_path / "run.ckpt"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(WRITER), str(path)], stdout=subprocess.PIPE
+    )
+    try:
+        assert writer.stdout.readline() == b"first written\n"
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".run.ckpt.*.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.001)
+        time.sleep(0.05)  # well inside writing the 128 MB temp file
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    _, arrays, meta = load_checkpoint(path)
+    assert meta["version"] in (1, 2)
+
+
+def test_check_compatible_names_the_mismatch():
+    box, discrete = spaces.Box(0, 255, (4, 84, 84), np.uint8), spaces.Discrete(4)
+    meta = {
+        "env_id": "ALE/Breakout-v5",
+        "agent": "dqn",
+        "observation_space": describe_space(box),
+        "action_space": describe_space(discrete),
+    }
+    check_compatible(
+        meta, env_id="ALE/Breakout-v5", agent="dqn", observation_space=box, action_space=discrete
+    )
+    other_box = spaces.Box(0, 255, (4, 80, 160), np.uint8)
+    mismatches = {
+        "env_id": {"env_id": "CartPole-v1"},
+        "agent": {"agent": "dueling"},
+        "observation_space": {"observation_space": other_box},
+        "action_space": {"action_space": spaces.Discrete(6)},
+    }
+    for key, kwargs in mismatches.items():
+        with pytest.raises(CheckpointError, match=key):
+            check_compatible(meta, **kwargs)
+
+
+def test_nothing_in_src_loads_pickle():
+    forbidden = re.compile(
+        r"^\s*(import|from)\s+(c?pickle|dill|cloudpickle|joblib|shelve)\b"
+        r"|pickle\.loads?\(|allow_pickle\s*=\s*True|weights_only\s*=\s*False"
+    )
+    offenders = []
+    for file in SRC.rglob("*.py"):
+        text = file.read_text()
+        offenders += [f"{file}: {line}" for line in text.splitlines() if forbidden.search(line)]
+        for call in re.finditer(r"torch\.load\(", text):  # must say weights_only=True
+            if "weights_only=True" not in text[call.start() : call.start() + 300]:
+                offenders.append(f"{file}: torch.load without weights_only=True")
+    assert not offenders, offenders
