@@ -61,11 +61,13 @@ def expected(stream: list[tuple], i: int, n: int) -> tuple:
     """Hand-computed n-step transition i of one env stream."""
     reward, done = 0.0, False
     for j in range(n):
-        _, _, r, next_obs, term, trunc = stream[i + j]
+        obs, _, r, next_obs, term, trunc = stream[i + j]
         reward += GAMMA**j * r
         if term or trunc:
             done = term
             break
+    if done:  # nothing is bootstrapped: the terminal step's obs stands in for next_obs
+        next_obs = obs
     return stream[i][0], stream[i][1], reward, next_obs, done, GAMMA ** (j + 1)
 
 
@@ -118,6 +120,15 @@ def test_termination_does_not_bootstrap_and_truncation_does_from_the_final_obser
     assert batch.dones.sum() == last_term.sum()  # no other transition is done
 
 
+def test_a_terminated_episode_takes_one_slot_per_transition_a_truncated_one_more():
+    eps = Episodes()
+    buffer = make()
+    feed(buffer, [eps.episode(3, "terminated")])
+    assert buffer.written[0] == 3  # the terminal next_obs is never bootstrapped from
+    feed(buffer, [eps.episode(3, "truncated")])
+    assert buffer.written[0] == 3 + 4 and len(buffer) == 6  # its final obs is kept
+
+
 def test_n_step_returns_sum_discounted_rewards_and_discount_the_bootstrap():
     eps = Episodes()
     stream = eps.episode(10, "truncated")
@@ -164,7 +175,7 @@ def test_wraparound_overwrites_the_oldest_and_never_samples_a_broken_stack():
     seen = check_samples(buffer, [stream], n=2, draws=1000)
     assert min(i for _, i in seen) >= len(stream) - 20  # only the newest slots remain
     assert (0, len(stream) - 1) in seen  # the newest transition is there
-    assert len(buffer) < 20  # start and final frames of episodes take slots too
+    assert len(buffer) == 20  # terminated episodes need no slot for their final frame
 
 
 def test_an_episode_starting_with_a_full_stack_is_rebuilt_exactly():
@@ -185,8 +196,10 @@ def test_vector_observations_are_stored_whole():
         buffer.add(obs + t, [1], [1.0], obs + t + 1, [t == 4], [False])
     batch = buffer.sample(50, np.random.default_rng(0))
     assert batch.obs.shape == (50, 3) and batch.obs.dtype == np.float32
-    steps = np.where(batch.obs[:, 0] == 4, 1, 2)
-    np.testing.assert_array_equal(batch.next_obs, batch.obs + steps[:, None])
+    # Two steps ahead, but stopping at the terminal step t = 4 (its obs stands in: no bootstrap).
+    ahead = np.minimum(2, 4 - batch.obs[:, 0])
+    np.testing.assert_array_equal(batch.next_obs, batch.obs + ahead[:, None])
+    np.testing.assert_array_equal(batch.dones, batch.obs[:, 0] >= 3)
 
 
 def test_state_dict_round_trip_restores_contents_and_cursor_exactly():

@@ -8,8 +8,8 @@ when sampling and never reach across an episode start: positions before the star
 with the episode's first frame, exactly as ``FrameStack`` pads at reset.
 
 Memory for ``(4, 84, 84)`` uint8 observations: 7,056 (frame) + 4 (action) + 4 (reward)
-+ 1 (flags) = 7,065 bytes per slot. Each episode uses one more slot for its final
-observation, so that truncated episodes can bootstrap from it.
++ 1 (flags) = 7,065 bytes per slot, one slot per transition. A truncated episode uses one
+more slot for its final observation (it is bootstrapped from); a terminated one does not.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class ReplayBatch(NamedTuple):
     rewards: np.ndarray
     """n-step discounted reward sum r_t + g r_{t+1} + ..., float32 (B,)."""
     next_obs: np.ndarray
-    """Observation to bootstrap from (n steps later, or at the episode's end)."""
+    """Observation to bootstrap from (n steps later, or the final one of a truncated episode).
+    Where dones == 1 nothing is bootstrapped and it is a placeholder: the terminal step's obs."""
     dones: np.ndarray
     """1.0 where the episode terminated within the n steps (no bootstrap), float32 (B,)."""
     discounts: np.ndarray
@@ -52,8 +53,9 @@ class ReplayBuffer:
 
     ``add`` takes one transition per env (leading dimension ``n_envs``). Within a stream,
     ``obs`` must equal the previous ``next_obs`` unless that transition ended the episode;
-    ``next_obs`` must be the real next observation (the final one for ended episodes, not
-    the reset observation of an autoreset vector env).
+    ``next_obs`` must be the real next observation (for an ended episode the final one, not
+    the reset observation of an autoreset vector env). ``open[e]`` is True while env e has an
+    episode in progress; set it to False to make the next ``add`` start a new episode.
     """
 
     def __init__(
@@ -164,8 +166,9 @@ class ReplayBuffer:
             self.actions[e, i] = action[e]
             self.rewards[e, i] = reward[e]
             self._n_transitions += 1
-            nxt = next_obs[e][-1] if self.frame_stack > 1 else next_obs[e]
-            self._write(e, nxt, 0)
+            if not terminated[e]:  # terminal next_obs is never bootstrapped from: not stored
+                nxt = next_obs[e][-1] if self.frame_stack > 1 else next_obs[e]
+                self._write(e, nxt, 0)
             self.open[e] = not (terminated[e] or truncated[e])
 
     # ----------------------------------------------------------------- sampling
@@ -232,7 +235,7 @@ class ReplayBuffer:
             obs=self._stacks(envs, pos),
             actions=self.actions[envs, pos % self.slots].astype(np.int64),
             rewards=rewards[:batch_size].astype(np.float32),
-            next_obs=self._stacks(envs, pos + steps),
+            next_obs=self._stacks(envs, pos + steps - dones[:batch_size]),
             dones=dones[:batch_size].astype(np.float32),
             discounts=(self.gamma**steps).astype(np.float32),
         )
