@@ -56,10 +56,8 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, title: str
     docs, hints = field_docs(cls), typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        dashed = "--" + f.name.replace("_", "-")
-        flags = [dashed] if dashed == f"--{f.name}" else [dashed, f"--{f.name}"]
         group.add_argument(
-            *flags,
+            "--" + f.name.replace("_", "-"),
             dest=f.name,
             default=argparse.SUPPRESS,
             help=f"{docs.get(f.name, '')} (default: {default!r}, or the env's row in DEFAULTS)",

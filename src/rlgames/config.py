@@ -29,7 +29,7 @@ class TrainConfig:
     buffer_size: int = 100_000
     """Replay capacity in transitions."""
     learning_starts: int = 1_000
-    """Env steps collected with the schedule's epsilon before the first gradient step."""
+    """Env steps of uniformly random actions before the first gradient step."""
     train_freq: int = 4
     """Env steps between training rounds."""
     gradient_steps: int = 1

@@ -1,0 +1,127 @@
+"""The `rlgames` console script: train, eval and play, run as real processes on CartPole."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+TINY = [
+    "--learning-starts", "100", "--train-freq", "16", "--gradient-steps", "2",
+    "--batch-size", "16", "--hidden", "16", "--log-every", "100", "--plot-every", "0",
+    "--no-progress", "--no-tensorboard",
+]  # fmt: skip
+
+
+def rlgames(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "rlgames.cli", *args], capture_output=True, text=True, timeout=300
+    )
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    rlgames(
+        "train", "--env", "CartPole-v1", "--steps", "300", "--seed", "0", "--out", str(out), *TINY
+    )
+    return out
+
+
+def test_console_script_is_installed():
+    script = shutil.which("rlgames", path=str(Path(sys.executable).parent))
+    assert script is not None
+    done = subprocess.run([script, "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "train" in done.stdout and "play" in done.stdout
+
+
+def test_train_help_shows_every_config_field_with_its_docstring():
+    text = " ".join(rlgames("train", "--help").stdout.split())
+    assert "--learning-starts LEARNING_STARTS Env steps of uniformly random actions" in text
+    assert "--lr LR Adam learning rate." in text
+    assert "--n-envs" in text and "--target-update" in text and "--save-replay" in text
+
+
+def test_train_creates_the_run_directory(run_dir):
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["total_steps"] == 300 and config["train"]["train_freq"] == 16
+    assert config["agent_config"]["hidden"] == [16]
+    assert (run_dir / "checkpoints" / "latest.ckpt").exists()
+
+
+def test_eval_prints_mean_std_min_median_max(run_dir):
+    out = rlgames("eval", "--checkpoint", str(run_dir), "--episodes", "3").stdout
+    match = re.search(
+        r"3 episodes\s+mean (\S+)\s+std (\S+)\s+min (\S+)\s+median (\S+)\s+max (\S+)", out
+    )
+    assert match, out
+    mean, std, lo, median, hi = map(float, match.groups())
+    assert lo <= median <= hi and lo <= mean <= hi and std >= 0
+
+
+def test_eval_seed_range_sets_the_number_of_episodes(run_dir):
+    checkpoint = str(run_dir / "checkpoints" / "latest.ckpt")
+    out = rlgames("eval", "--checkpoint", checkpoint, "--seeds", "0-4").stdout
+    assert "5 episodes" in out
+
+
+def test_play_records_a_gif_of_raw_frames(run_dir, tmp_path):
+    pytest.importorskip(
+        "pygame", reason="CartPole renders with pygame (gymnasium[classic-control])"
+    )
+    gif = tmp_path / "cartpole.gif"
+    out = rlgames("play", "--checkpoint", str(run_dir), "--record", str(gif)).stdout
+    length = int(re.search(r"in (\d+) steps", out).group(1))
+    with Image.open(gif) as image:
+        assert image.size == (600, 400)  # CartPole's rgb_array render, not the observation
+        assert 1 < image.n_frames <= length + 1  # Pillow merges identical frames
+
+
+def test_config_file_is_read_and_command_line_wins(tmp_path):
+    config = tmp_path / "settings.toml"
+    config.write_text("learning_starts = 50\ntrain_freq = 8\nlr = 0.01\n")
+    out = tmp_path / "run"
+    rlgames(
+        "train", "--env", "CartPole-v1", "--steps", "60", "--out", str(out),
+        "--config", str(config), *TINY[2:],
+    )  # fmt: skip
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["train"]["learning_starts"] == 50  # from the file
+    assert saved["train"]["train_freq"] == 16  # the command line wins over the file
+    assert saved["agent_config"]["lr"] == 0.01
+
+
+def test_train_without_env_or_resume_says_what_is_missing():
+    done = rlgames("train", "--steps", "10", check=False)
+    assert done.returncode != 0 and "--env" in done.stderr
+
+
+def test_eval_of_a_foreign_file_gives_one_clear_error(tmp_path):
+    bogus = tmp_path / "not-a-checkpoint.ckpt"
+    bogus.write_bytes(b"hello world, not a checkpoint")
+    done = rlgames("eval", "--checkpoint", str(bogus), check=False)
+    assert done.returncode != 0
+    assert "not an rlgames checkpoint" in done.stderr
+
+
+@pytest.mark.atari
+def test_play_records_raw_atari_frames_not_the_agents_84x84_stack(tmp_path):
+    pytest.importorskip("ale_py")
+    out, gif = tmp_path / "run", tmp_path / "breakout.gif"
+    rlgames(
+        "train", "--env", "ALE/Breakout-v5", "--steps", "40", "--out", str(out),
+        "--buffer-size", "500", "--learning-starts", "20", "--batch-size", "4", *TINY[4:],
+    )  # fmt: skip
+    done = rlgames("play", "--checkpoint", str(out), "--record", str(gif), "--max-steps", "30")
+    assert "wrote 31 frames" in done.stdout  # the reset frame and one per step
+    with Image.open(gif) as image:  # the ALE screen; Pillow merges identical frames
+        assert image.size == (160, 210) and 1 < image.n_frames <= 31
