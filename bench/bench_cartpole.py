@@ -9,6 +9,7 @@ Prints, per seed, the greedy mean return over --eval-episodes episodes (reset se
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
@@ -25,10 +26,11 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[float, float]:
         agent=args.agent,
         steps=args.steps,
         seed=seed,
-        out=f"{args.out}/{args.agent}-seed{seed}",
+        out=f"{args.out}/{args.agent}-{args.tag}seed{seed}",
         progress=False,
         tensorboard=False,
         plot_every=0,
+        **args.set,
     )
     rate = args.steps / (time.perf_counter() - start)
     env = rlgames.make_env("CartPole-v1")
@@ -46,7 +48,12 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--out", default="bench/out/cartpole")
+    parser.add_argument("--tag", default="", help="prefix of the run directories")
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=JSON", help="override defaults, e.g. lr=1e-3"
+    )
     args = parser.parse_args()
+    args.set = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     torch.set_num_threads(args.threads)
     means = []
     for seed in args.seeds:
@@ -54,10 +61,8 @@ def main() -> None:
         means.append(mean)
         print(f"seed {seed}: greedy mean return {mean:.1f}  ({rate:.0f} steps/s)", flush=True)
     solved = sum(m >= 475 for m in means)
-    print(
-        f"{args.agent}: {solved}/{len(means)} seeds >= 475; means {np.round(means, 1).tolist()}",
-        flush=True,
-    )
+    rounded = np.round(means, 1).tolist()
+    print(f"{args.agent} {args.set}: {solved}/{len(means)} seeds >= 475; means {rounded}")
 
 
 if __name__ == "__main__":

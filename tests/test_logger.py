@@ -1,0 +1,97 @@
+"""Run logs: CSV rows, moving averages, curves.png, TensorBoard events, resume positions."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rlgames.logger import RunLogger, moving_average
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def log_some(logger: RunLogger, episodes: int = 5) -> None:
+    for i in range(episodes):
+        logger.episode(step=10 * (i + 1), env_index=0, ret=float(i), length=10)
+    logger.metrics(step=10 * episodes, epsilon=0.5, loss=0.25, q_mean=1.5)
+
+
+def test_csv_files_start_with_a_header_and_get_one_row_per_event(tmp_path):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
+    log_some(logger, 3)
+    logger.evaluation(30, np.array([1.0, 2.0, 6.0]))
+    logger.close()
+    episodes = rows(tmp_path / "episodes.csv")
+    assert [r["return"] for r in episodes] == ["0.0", "1.0", "2.0"]
+    assert [r["episode"] for r in episodes] == ["1", "2", "3"]
+    (metric,) = rows(tmp_path / "metrics.csv")
+    assert metric["step"] == "30" and float(metric["loss"]) == 0.25
+    assert float(metric["recent_return"]) == 1.0 and metric["episodes"] == "3"
+    (evaluation,) = rows(tmp_path / "evals.csv")
+    assert float(evaluation["mean"]) == 3.0 and float(evaluation["median"]) == 2.0
+    assert float(evaluation["min"]) == 1.0 and float(evaluation["max"]) == 6.0
+
+
+def test_recent_return_is_the_mean_of_the_last_100_episodes(tmp_path):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
+    for i in range(150):
+        logger.episode(i, 0, float(i), 1)
+    assert logger.recent_return == pytest.approx(np.mean(np.arange(50, 150)))
+    logger.close()
+
+
+def test_moving_average_uses_fewer_values_at_the_start():
+    np.testing.assert_allclose(moving_average(np.array([2.0, 4.0, 6.0, 8.0]), 2), [2, 3, 5, 7])
+    assert moving_average(np.array([])).size == 0
+
+
+def test_curves_png_is_redrawn_from_the_csv_files(tmp_path):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
+    log_some(logger)
+    path = logger.plot()
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.width > 600
+    before = path.stat().st_mtime_ns
+    log_some(logger)
+    logger.plot()
+    assert path.stat().st_mtime_ns >= before
+    logger.close()
+
+
+def test_tensorboard_events_are_written_when_enabled(tmp_path):
+    pytest.importorskip("tensorboard")
+    logger = RunLogger(tmp_path, tensorboard=True, progress=False)
+    log_some(logger)
+    logger.close()
+    events = list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+
+
+def test_reopening_at_a_saved_position_drops_later_rows_and_appends(tmp_path):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
+    log_some(logger, 3)
+    position = logger.positions()
+    log_some(logger, 2)  # written after the "checkpoint": lost on resume
+    logger.close()
+    resumed = RunLogger(tmp_path, tensorboard=False, progress=False, resume_rows=position)
+    resumed.episode(step=40, env_index=0, ret=9.0, length=10)
+    resumed.close()
+    episodes = rows(tmp_path / "episodes.csv")
+    assert [r["episode"] for r in episodes] == ["1", "2", "3", "4"]
+    assert episodes[-1]["return"] == "9.0"
+    assert len(rows(tmp_path / "metrics.csv")) == 1
+
+
+def test_progress_bar_shows_recent_return_and_epsilon(tmp_path, capsys):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=True, total_steps=100)
+    log_some(logger, 2)
+    logger.progress(50, epsilon=0.25)
+    logger.close()
+    err = capsys.readouterr().err
+    assert "50/100" in err and "eps=0.250" in err and "ret=0.5" in err and "step/s" in err
