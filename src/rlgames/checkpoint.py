@@ -132,7 +132,7 @@ def _read_header(f, path: Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not an rlgames checkpoint (unknown file signature)")
     (length,) = struct.unpack("<Q", _read_exact(f, 8, path, "header length"))
     if length > 1 << 30:
-        raise CheckpointError(f"{path}: corrupted checkpoint (header length {length})")
+        raise CheckpointError(f"{path}: tampered or corrupted checkpoint (header length)")
     header_bytes = _read_exact(f, length, path, "header")
     digest = _read_exact(f, 32, path, "header digest")
     if hashlib.sha256(header_bytes).digest() != digest:

@@ -127,7 +127,9 @@ class DQN:
         q = q.float().cpu().numpy()
         return q[0] if single else q
 
-    def act(self, obs: np.ndarray, epsilon: float = 0.0, rng: np.random.Generator | None = None):
+    def act(
+        self, obs: np.ndarray, epsilon: float = 0.0, rng: np.random.Generator | None = None
+    ) -> int | np.ndarray:
         """Epsilon-greedy action: int for one observation, int64 array for a batch."""
         rng = self.rng if rng is None else rng
         obs = np.asarray(obs)

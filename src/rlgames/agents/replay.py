@@ -152,11 +152,12 @@ class ReplayBuffer:
         action, reward = np.asarray(action).reshape(-1), np.asarray(reward).reshape(-1)
         terminated = np.asarray(terminated, dtype=bool).reshape(-1)
         truncated = np.asarray(truncated, dtype=bool).reshape(-1)
-        if obs.shape != (self.n_envs, *self.obs_shape):
-            raise ValueError(
-                f"obs has shape {obs.shape}, expected {(self.n_envs, *self.obs_shape)} "
-                "(leading dimension n_envs)"
-            )
+        for name, value in (("obs", obs), ("next_obs", next_obs)):
+            if value.shape != (self.n_envs, *self.obs_shape):
+                raise ValueError(
+                    f"{name} has shape {value.shape}, expected {(self.n_envs, *self.obs_shape)} "
+                    "(leading dimension n_envs)"
+                )
         for e in range(self.n_envs):
             if not self.open[e]:
                 self._write_start(e, obs[e])
@@ -213,30 +214,29 @@ class ReplayBuffer:
         """Draw batch_size transitions uniformly (with replacement) from those stored."""
         if self._n_transitions == 0:
             raise ValueError("cannot sample from an empty ReplayBuffer; add transitions first")
-        filled = np.minimum(self.written, self.slots)
-        envs, pos = np.empty(0, np.int64), np.empty(0, np.int64)
-        rewards, dones, steps = np.empty(0), np.empty(0, bool), np.empty(0, np.int64)
+        ends = np.cumsum(np.minimum(self.written, self.slots))  # slots in memory, per env
+        chunks, found = [], 0
         for _ in range(1000):
             # Uniform over every slot in memory, then keep those that are valid transitions.
-            flat = rng.integers(0, int(filled.sum()), size=2 * batch_size)
-            env = np.searchsorted(np.cumsum(filled), flat, side="right")
-            offset = flat - (np.cumsum(filled) - filled)[env]
-            p = self.written[env] - filled[env] + offset
-            r, d, s, ok = self._n_step_view(env, p)
-            envs, pos = np.concatenate([envs, env[ok]]), np.concatenate([pos, p[ok]])
-            rewards, dones = np.concatenate([rewards, r[ok]]), np.concatenate([dones, d[ok]])
-            steps = np.concatenate([steps, s[ok]])
-            if len(pos) >= batch_size:
+            flat = rng.integers(0, int(ends[-1]), size=2 * batch_size)
+            env = np.searchsorted(ends, flat, side="right")
+            pos = self.written[env] - ends[env] + flat  # absolute position in env's stream
+            rewards, dones, steps, ok = self._n_step_view(env, pos)
+            chunks.append((env[ok], pos[ok], rewards[ok], dones[ok], steps[ok]))
+            found += int(ok.sum())
+            if found >= batch_size:
                 break
         else:
             raise ValueError("no complete transition stored yet; add more transitions")
-        envs, pos, steps = envs[:batch_size], pos[:batch_size], steps[:batch_size]
+        envs, pos, rewards, dones, steps = (
+            np.concatenate(parts)[:batch_size] for parts in zip(*chunks, strict=True)
+        )
         return ReplayBatch(
             obs=self._stacks(envs, pos),
             actions=self.actions[envs, pos % self.slots].astype(np.int64),
-            rewards=rewards[:batch_size].astype(np.float32),
-            next_obs=self._stacks(envs, pos + steps - dones[:batch_size]),
-            dones=dones[:batch_size].astype(np.float32),
+            rewards=rewards.astype(np.float32),
+            next_obs=self._stacks(envs, pos + steps - dones),
+            dones=dones.astype(np.float32),
             discounts=(self.gamma**steps).astype(np.float32),
         )
 
