@@ -1,0 +1,145 @@
+"""Chromium and chromedriver end with the env, and a dead browser is replaced mid-run.
+
+Each env runs chromedriver, Chromium and its helpers in one process group of their own; a
+process "is left" if any live (not zombie) process remains in that group. Linux /proc only.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytest.importorskip("selenium")
+pytest.importorskip("websocket")
+
+from rlgames.envs.dino import ChromeDinoEnv  # noqa: E402
+
+pytestmark = [
+    pytest.mark.dino,
+    pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc"),
+]
+
+
+def live_members(group: int) -> list[int]:
+    """Live processes in a process group (zombies, already dead, are not counted)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        state, _, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == group and state != "Z":
+            members.append(int(entry))
+    return members
+
+
+def gone(group: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while live_members(group):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def start_env() -> tuple[ChromeDinoEnv, int]:
+    env = ChromeDinoEnv(obs_type="state")
+    group = env.browser.process_group
+    assert group is not None and len(live_members(group)) >= 3  # driver, browser, helpers
+    return env, group
+
+
+def test_close_ends_chromium_and_chromedriver():
+    env, group = start_env()
+    env.close()
+    assert gone(group)
+    env.close()  # a second close is harmless
+
+
+def test_garbage_collection_ends_the_browser():
+    def abandoned() -> int:
+        env, group = start_env()
+        env.reset(seed=0)
+        return group
+
+    group = abandoned()
+    gc.collect()
+    assert gone(group)
+
+
+def test_interpreter_exit_ends_the_browser():
+    script = (
+        "from rlgames.envs.dino import ChromeDinoEnv\n"
+        "env = ChromeDinoEnv()\n"
+        "print(env.browser.process_group, flush=True)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert gone(int(out.stdout.split()[-1]))
+
+
+def test_a_killed_browser_ends_the_episode_truncated_and_is_replaced():
+    env, group = start_env()
+    try:
+        env.reset(seed=0)
+        for _ in range(10):
+            env.step(0)
+        os.kill(env.browser.pid, signal.SIGKILL)
+        obs, reward, terminated, truncated, info = env.step(0)
+        assert truncated and not terminated
+        assert info["browser_restarted"] is True
+        assert reward == 0.0 and env.observation_space.contains(obs)
+        assert env.browser.process_group != group
+        assert gone(group)  # the old driver went with the old browser
+        for _ in range(20):  # the new browser plays on
+            obs, _, terminated, truncated, info = env.step(0)
+            assert not truncated and not info["browser_restarted"]
+        first, _ = env.reset(seed=4)
+        assert env.observation_space.contains(first)
+    finally:
+        new_group = env.browser.process_group
+        env.close()
+    assert gone(new_group)
+
+
+def test_a_browser_killed_between_episodes_is_replaced_by_reset():
+    env, _ = start_env()
+    try:
+        env.reset(seed=0)
+        os.kill(env.browser.pid, signal.SIGKILL)
+        obs, info = env.reset(seed=0)
+        assert info["browser_restarted"] is True
+        assert env.observation_space.contains(obs)
+    finally:
+        env.close()
+
+
+def make_close_cycles(n: int) -> None:
+    groups = []
+    for _ in range(n):
+        env, group = start_env()
+        env.reset(seed=0)
+        env.step(1)
+        env.close()
+        groups.append(group)
+    assert all(gone(g) for g in groups)
+
+
+def test_five_make_close_cycles_leave_no_process():
+    make_close_cycles(5)
+
+
+@pytest.mark.slow
+def test_fifty_make_close_cycles_leave_no_process():
+    make_close_cycles(50)
