@@ -38,31 +38,20 @@ BUTTONS = {
 #: Named action sets. "right_only" is the PyTorch tutorial's two actions (right, right + jump),
 #: not gym-super-mario-bros' RIGHT_ONLY (5 actions); "simple" and "complex" are its
 #: SIMPLE_MOVEMENT (7) and COMPLEX_MOVEMENT (12).
+SIMPLE_MOVEMENT = (
+    ("NOOP",),
+    ("right",),
+    ("right", "A"),
+    ("right", "B"),
+    ("right", "A", "B"),
+    ("A",),
+    ("left",),
+)
 ACTION_SETS: dict[str, tuple[tuple[str, ...], ...]] = {
     "right_only": (("right",), ("right", "A")),
-    "simple": (
-        ("NOOP",),
-        ("right",),
-        ("right", "A"),
-        ("right", "B"),
-        ("right", "A", "B"),
-        ("A",),
-        ("left",),
-    ),
-    "complex": (
-        ("NOOP",),
-        ("right",),
-        ("right", "A"),
-        ("right", "B"),
-        ("right", "A", "B"),
-        ("A",),
-        ("left",),
-        ("left", "A"),
-        ("left", "B"),
-        ("left", "A", "B"),
-        ("down",),
-        ("up",),
-    ),
+    "simple": SIMPLE_MOVEMENT,
+    "complex": SIMPLE_MOVEMENT
+    + (("left", "A"), ("left", "B"), ("left", "A", "B"), ("down",), ("up",)),
 }
 
 #: Integer keys of ``info`` on every backend, besides ``flag_get`` (bool) and ``status`` ("small",
