@@ -87,6 +87,12 @@ def test_nature_cnn_flatten_size_follows_the_image_size(height, width, n_flat):
     assert agent.q_values(obs).shape == (3, 2)
 
 
+def test_single_gray_frames_without_a_stack_axis_get_the_cnn_too():
+    agent = make_agent("dqn", spaces.Box(0, 255, (84, 84), np.uint8), TWO_ACTIONS)
+    assert agent.q_values(np.zeros((84, 84), np.uint8)).shape == (2,)
+    assert agent.act(np.zeros((5, 84, 84), np.uint8)).shape == (5,)
+
+
 def test_vector_observations_get_an_mlp_with_the_configured_hidden_layers():
     agent = make_agent("dqn", spaces.Box(-1, 1, (4,), np.float32), TWO_ACTIONS, hidden=(64, 32))
     widths = [m.out_features for m in agent.online.body.layers if isinstance(m, torch.nn.Linear)]
@@ -202,8 +208,14 @@ def test_seeded_agents_start_with_identical_weights_without_touching_the_global_
         assert torch.equal(x, y)
 
 
+def test_stacked_float_vectors_are_flattened_into_the_mlp():
+    agent = make_agent("dqn", spaces.Box(-1, 1, (4, 3), np.float32), TWO_ACTIONS, hidden=(8,))
+    assert agent.online.body.layers[0].in_features == 12
+    assert agent.q_values(np.zeros((4, 3), np.float32)).shape == (2,)
+
+
 def test_non_discrete_actions_or_unsupported_observations_are_refused_with_a_reason():
     with pytest.raises(TypeError, match="Discrete"):
         make_agent("dqn", VECTOR, spaces.Box(-1, 1, (2,), np.float32))
     with pytest.raises(TypeError, match="channel-first"):
-        make_agent("dqn", spaces.Box(0, 1, (3, 3), np.float32), TWO_ACTIONS)
+        make_agent("dqn", spaces.Box(0, 255, (2, 3, 3, 3), np.uint8), TWO_ACTIONS)

@@ -67,7 +67,8 @@ def test_an_agent_and_its_replay_buffer_survive_a_checkpoint(tmp_path):
     rng = np.random.default_rng(0)
     obs = rng.integers(0, 256, (1, 4, 84, 84), dtype=np.uint8)
     for t in range(40):
-        nxt = rng.integers(0, 256, (1, 4, 84, 84), dtype=np.uint8)
+        frame = rng.integers(0, 256, (1, 1, 84, 84), dtype=np.uint8)
+        nxt = np.concatenate([obs[:, 1:], frame], axis=1)  # a frame stack moves on by one
         buffer.add(obs, [t % 4], [1.0], nxt, [t % 9 == 8], [False])
         obs = nxt
     agent.update(buffer.sample(8, rng))

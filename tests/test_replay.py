@@ -21,17 +21,22 @@ ACTIONS = spaces.Discrete(3)
 class Episodes:
     """Builds FrameStack-style episodes whose frames are numbered uniquely."""
 
-    def __init__(self) -> None:
+    def __init__(self, channels: int = 0) -> None:
         self.counter = 0
+        self.channels = channels  # 0: gray (1, 2) frames stacked to (4, 1, 2); else colour
 
     def frame(self) -> np.ndarray:
         self.counter += 1
-        return np.array([[self.counter // 256, self.counter % 256]], dtype=np.uint8)
+        gray = np.array([[self.counter // 256, self.counter % 256]], dtype=np.uint8)
+        if not self.channels:
+            return gray
+        return np.stack([gray + np.array([[40 * c, 0]], np.uint8) for c in range(self.channels)])
 
     def episode(self, length: int, end: str) -> list[tuple]:
         """Transitions of one episode; end is "terminated" or "truncated"."""
         frames = [self.frame()]
-        stack = lambda: np.stack(([frames[0]] * STACK + frames)[-STACK:])  # noqa: E731
+        join = np.concatenate if self.channels else np.stack
+        stack = lambda: join(([frames[0]] * STACK + frames)[-STACK:])  # noqa: E731
         out = []
         for t in range(length):
             obs = stack()
@@ -233,3 +238,54 @@ def test_a_4x84x84_stack_costs_under_7100_bytes_per_transition():
 def test_sampling_an_empty_buffer_says_to_add_transitions():
     with pytest.raises(ValueError, match="empty"):
         make().sample(4, np.random.default_rng(0))
+
+
+def test_colour_stacks_are_stored_frame_by_frame_when_told_the_stack_size():
+    eps = Episodes(channels=3)
+    stream = eps.episode(3, "terminated") + eps.episode(5, "truncated")
+    space = spaces.Box(0, 255, (STACK * 3, 1, 2), np.uint8)
+    buffer = ReplayBuffer(100, space, ACTIONS, n_step=2, gamma=GAMMA, frame_stack=STACK)
+    feed(buffer, [stream])
+    assert buffer.frames.shape[2:] == (3, 1, 2)  # one colour frame per slot
+    assert check_samples(buffer, [stream], n=2) == {(0, i) for i in range(8)}
+
+
+def test_observations_that_are_not_one_frame_stacks_are_refused_naming_frame_stack():
+    eps = Episodes(channels=3)
+    stream = eps.episode(3, "terminated")
+    space = spaces.Box(0, 255, (STACK * 3, 1, 2), np.uint8)
+    buffer = ReplayBuffer(100, space, ACTIONS)  # guesses 12 one-channel frames
+    with pytest.raises(ValueError, match="frame_stack"):
+        feed(buffer, [stream])
+    assert len(buffer) == 0 and buffer.written[0] == 0  # nothing half-stored
+
+
+def test_an_obs_that_does_not_continue_the_episode_is_refused_until_a_new_one_is_started():
+    eps = Episodes()
+    first, other = eps.episode(4, "terminated"), eps.episode(4, "terminated")
+    buffer = make()
+    feed(buffer, [first[:2]])
+    with pytest.raises(ValueError, match="open"):
+        feed(buffer, [other[:1]])
+    buffer.open[0] = False  # e.g. the envs were reset: a new episode starts here
+    feed(buffer, [other])
+    seen = check_samples(buffer, [first[:2], other], n=1)  # labels: 0 = first, 1 = other
+    assert seen == {(0, 0), (0, 1), (1, 0), (1, 1), (1, 2), (1, 3)}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_interleaved_episodes_with_wraparound_match_the_reference(seed):
+    rng = np.random.default_rng(seed)
+    eps, streams = Episodes(), []
+    for _ in range(3):
+        stream = []
+        while len(stream) < 60:
+            end = "terminated" if rng.random() < 0.5 else "truncated"
+            stream += eps.episode(int(rng.integers(1, 9)), end)
+        streams.append(stream[:60])  # the last episode may still be running
+    buffer = make(capacity=3 * 16, n_envs=3, n_step=3)
+    feed(buffer, streams)
+    seen = check_samples(buffer, streams, n=3, draws=2000)
+    for e in range(3):
+        indices = [i for env, i in seen if env == e]
+        assert min(indices) >= 60 - 16 and max(indices) >= 60 - 6

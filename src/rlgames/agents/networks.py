@@ -1,9 +1,9 @@
 """Q-networks built from the observation space: a body (Nature CNN or MLP) and a head.
 
-Pixels: uint8 ``(C, H, W)`` of any H, W go through the Nature DQN convolutions (scaled by
-1/255 inside the network, so replay and transfers stay uint8); the flatten size is measured
-with a dummy forward pass. Vectors: an MLP. The head is a linear layer (DQN) or the dueling
-streams ``Q = V + A - mean(A)``.
+Pixels: uint8 ``(C, H, W)`` (or single ``(H, W)`` frames) of any H, W go through the Nature
+DQN convolutions, scaled by 1/255 inside the network so replay and transfers stay uint8; the
+flatten size is measured with a dummy forward pass. Float vectors (or stacks of them): an MLP.
+The head is a linear layer (DQN) or the dueling streams ``Q = V + A - mean(A)``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,16 @@ from torch import nn
 class NatureCNN(nn.Module):
     """Mnih et al. (2015) convolutions + a 512-unit layer; input uint8 (B, C, H, W)."""
 
-    def __init__(self, in_channels: int, height: int, width: int, features: int = 512) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        height: int,
+        width: int,
+        features: int = 512,
+        add_channel_dim: bool = False,
+    ) -> None:
         super().__init__()
+        self.add_channel_dim = add_channel_dim  # inputs are (B, H, W) single frames
         self.convs = nn.Sequential(
             nn.Conv2d(in_channels, 32, kernel_size=8, stride=4),
             nn.ReLU(),
@@ -37,11 +45,13 @@ class NatureCNN(nn.Module):
         self.out_features = features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.add_channel_dim:
+            x = x.unsqueeze(1)
         return self.fc(self.convs(x.float() / 255.0))
 
 
 class MLP(nn.Module):
-    """ReLU multilayer perceptron for 1-D float observations."""
+    """ReLU multilayer perceptron for float observations (flattened after the batch axis)."""
 
     def __init__(self, in_features: int, hidden: Sequence[int] = (256, 256)) -> None:
         super().__init__()
@@ -53,7 +63,7 @@ class MLP(nn.Module):
         self.out_features = in_features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x.float())
+        return self.layers(x.float().flatten(1))
 
 
 class QNetwork(nn.Module):
@@ -87,17 +97,20 @@ def build_q_network(
     dueling: bool = False,
     hidden: Sequence[int] = (256, 256),
 ) -> QNetwork:
-    """Nature CNN for uint8 (C, H, W) boxes, MLP for 1-D boxes; anything else is an error."""
+    """Nature CNN for uint8 (C, H, W) or (H, W) boxes, MLP for other boxes; else an error."""
     shape = tuple(observation_space.shape or ())
     if not isinstance(observation_space, spaces.Box):
         raise TypeError(f"Q-networks need a Box observation space, got {observation_space}")
     if len(shape) == 3 and observation_space.dtype == np.uint8:
         body: nn.Module = NatureCNN(*shape)
-    elif len(shape) == 1:
-        body = MLP(shape[0], hidden)
+    elif len(shape) == 2 and observation_space.dtype == np.uint8:
+        body = NatureCNN(1, *shape, add_channel_dim=True)
+    elif len(shape) >= 1 and observation_space.dtype != np.uint8:
+        body = MLP(int(np.prod(shape)), hidden)
     else:
         raise TypeError(
             f"no network for observations {observation_space.dtype}{list(shape)}: expected "
-            "uint8 (C, H, W) images (channel-first, e.g. from rlgames.make_env) or 1-D vectors"
+            "uint8 (C, H, W) or (H, W) images (channel-first, e.g. from rlgames.make_env) or "
+            "float vectors"
         )
     return QNetwork(body, n_actions, dueling)

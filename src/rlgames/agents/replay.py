@@ -49,7 +49,8 @@ class ReplayBuffer:
 
     ``capacity`` slots are split evenly between the ``n_envs`` streams. Observations that are
     3-D uint8 ``(stack, H, W)`` are stored one frame per slot (``frame_stack = stack``);
-    anything else (vectors, single images) is stored whole per slot.
+    anything else (vectors, single images) is stored whole per slot. Colour stacks
+    ``(stack * C, H, W)`` need ``frame_stack=stack``; ``frame_stack=1`` stores whole stacks.
 
     ``add`` takes one transition per env (leading dimension ``n_envs``). Within a stream,
     ``obs`` must equal the previous ``next_obs`` unless that transition ended the episode;
@@ -77,8 +78,16 @@ class ReplayBuffer:
         if frame_stack is None:
             frame_stack = shape[0] if (len(shape) == 3 and dtype == np.uint8) else 1
         self.frame_stack = int(frame_stack)
-        self.frame_shape = shape[1:] if self.frame_stack > 1 else shape
+        if self.frame_stack > 1 and (len(shape) != 3 or shape[0] % self.frame_stack):
+            raise ValueError(
+                f"frame_stack={frame_stack} does not divide observations of shape {shape} into "
+                "frames along the first axis; pass frame_stack=1 to store observations whole"
+            )
         self.obs_shape = shape
+        self.frame_shape = shape  # one frame per slot: (H, W), (C, H, W), or the whole obs
+        if self.frame_stack > 1:
+            channels = shape[0] // self.frame_stack
+            self.frame_shape = (channels, *shape[1:]) if channels > 1 else shape[1:]
         self.n_envs = int(n_envs)
         self.slots = int(capacity) // self.n_envs  # slots per env stream
         min_slots = self.frame_stack + n_step + 1
@@ -125,12 +134,17 @@ class ReplayBuffer:
         self.rewards[env, i] = 0.0
         self.written[env] += 1
 
+    def _frames_of(self, obs: np.ndarray) -> np.ndarray:
+        """One observation as (frame_stack, *frame_shape)."""
+        return obs.reshape(self.frame_stack, *self.frame_shape)
+
     def _write_start(self, env: int, obs: np.ndarray) -> None:
         """Write the first observation of an episode, as few frames as rebuild it exactly."""
         if self.frame_stack == 1:
             self._write(env, obs, _START)
             return
         # Leading frames equal to the first kept frame are padding: rebuilt at sample time.
+        obs = self._frames_of(obs)
         first = 0
         while first < self.frame_stack - 1 and np.array_equal(obs[first], obs[first + 1]):
             first += 1
@@ -158,6 +172,7 @@ class ReplayBuffer:
                     f"{name} has shape {value.shape}, expected {(self.n_envs, *self.obs_shape)} "
                     "(leading dimension n_envs)"
                 )
+        self._check_continuity(obs, next_obs)
         for e in range(self.n_envs):
             if not self.open[e]:
                 self._write_start(e, obs[e])
@@ -168,9 +183,31 @@ class ReplayBuffer:
             self.rewards[e, i] = reward[e]
             self._n_transitions += 1
             if not terminated[e]:  # terminal next_obs is never bootstrapped from: not stored
-                nxt = next_obs[e][-1] if self.frame_stack > 1 else next_obs[e]
+                nxt = self._frames_of(next_obs[e])[-1] if self.frame_stack > 1 else next_obs[e]
                 self._write(e, nxt, 0)
             self.open[e] = not (terminated[e] or truncated[e])
+
+    def _check_continuity(self, obs: np.ndarray, next_obs: np.ndarray) -> None:
+        """Refuse data the frame-once storage would rebuild wrongly, before storing any."""
+        for e in range(self.n_envs):
+            if self.open[e]:
+                last = self.frames[e, (self.written[e] - 1) % self.slots]
+                newest = self._frames_of(obs[e])[-1] if self.frame_stack > 1 else obs[e]
+                if not np.array_equal(newest, last):
+                    raise ValueError(
+                        f"env {e}: obs is not the previous next_obs of an episode in progress; "
+                        f"set buffer.open[{e}] = False first to start a new episode there"
+                    )
+            if self.frame_stack > 1:
+                now, nxt = self._frames_of(obs[e]), self._frames_of(next_obs[e])
+                if not np.array_equal(nxt[:-1], now[1:]):
+                    raise ValueError(
+                        f"env {e}: next_obs is not obs shifted by one frame, so observations "
+                        f"{self.obs_shape} are not stacks of {self.frame_stack} frames "
+                        f"{self.frame_shape} (or next_obs is a reset observation, not the final "
+                        "one). Pass frame_stack=<frames per observation> for colour stacks, or "
+                        "frame_stack=1 to store observations whole"
+                    )
 
     # ----------------------------------------------------------------- sampling
     def _n_step_view(self, env: np.ndarray, pos: np.ndarray):
@@ -208,7 +245,8 @@ class ReplayBuffer:
         # The newest start inside the window (the last slot's own start counts too).
         start = np.max(np.where(is_start, window, np.iinfo(np.int64).min), axis=1)
         window = np.maximum(window, start[:, None])
-        return self.frames[env[:, None], window % self.slots]
+        stacks = self.frames[env[:, None], window % self.slots]  # (B, stack, *frame_shape)
+        return stacks.reshape(len(pos), *self.obs_shape)
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
         """Draw batch_size transitions uniformly (with replacement) from those stored."""
