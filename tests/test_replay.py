@@ -7,6 +7,8 @@ way FrameStack would produce them and computes the expected n-step return by han
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import numpy as np
 import pytest
 from gymnasium import spaces
@@ -62,10 +64,12 @@ def feed(buffer: ReplayBuffer, streams: list[list[tuple]]) -> None:
         buffer.add(*(np.array([r[i] for r in rows]) for i in range(6)))
 
 
-def expected(stream: list[tuple], i: int, n: int) -> tuple:
-    """Hand-computed n-step transition i of one env stream."""
+def expected(stream: list[tuple], i: int, n: int) -> tuple | None:
+    """Hand-computed n-step transition i of one env stream (None: its n steps are not there)."""
     reward, done = 0.0, False
     for j in range(n):
+        if i + j >= len(stream):
+            return None
         obs, _, r, next_obs, term, trunc = stream[i + j]
         reward += GAMMA**j * r
         if term or trunc:
@@ -76,22 +80,36 @@ def expected(stream: list[tuple], i: int, n: int) -> tuple:
     return stream[i][0], stream[i][1], reward, next_obs, done, GAMMA ** (j + 1)
 
 
+def matches(batch, k: int, want: tuple | None) -> bool:
+    if want is None:
+        return False
+    _, _, reward, next_obs, done, discount = want
+    return (
+        np.array_equal(batch.next_obs[k], next_obs)
+        and np.isclose(batch.rewards[k], reward, rtol=1e-6)
+        and batch.dones[k] == float(done)
+        and np.isclose(batch.discounts[k], discount, rtol=1e-6)
+    )
+
+
 def check_samples(buffer: ReplayBuffer, streams: list[list[tuple]], n: int, draws: int = 400):
-    """Every sampled transition equals the reference; returns the set of (env, index) seen."""
-    lookup = {
-        (s[i][0].tobytes(), s[i][1]): (e, i) for e, s in enumerate(streams) for i in range(len(s))
-    }
+    """Every sampled transition equals the reference; returns the set of (env, index) seen.
+
+    A sample is looked up by its obs and action; where real frames repeat, any stored
+    transition with that obs and action may be the one.
+    """
+    lookup = defaultdict(list)
+    for e, stream in enumerate(streams):
+        for i, (obs, action, *_) in enumerate(stream):
+            lookup[(obs.tobytes(), int(action))].append((e, i))
     batch = buffer.sample(draws, np.random.default_rng(0))
-    assert batch.obs.dtype == np.uint8 and batch.actions.dtype == np.int64
+    assert batch.obs.dtype == buffer.frames.dtype and batch.actions.dtype == np.int64
     seen = set()
     for k in range(draws):
-        e, i = lookup[(batch.obs[k].tobytes(), int(batch.actions[k]))]
-        obs, action, reward, next_obs, done, discount = expected(streams[e], i, n)
-        np.testing.assert_array_equal(batch.next_obs[k], next_obs)
-        assert batch.rewards[k] == pytest.approx(reward, rel=1e-6)
-        assert batch.dones[k] == float(done)
-        assert batch.discounts[k] == pytest.approx(discount, rel=1e-6)
-        seen.add((e, i))
+        candidates = lookup[(batch.obs[k].tobytes(), int(batch.actions[k]))]
+        hits = [(e, i) for e, i in candidates if matches(batch, k, expected(streams[e], i, n))]
+        assert hits, f"sample {k} matches no stored transition (candidates {candidates})"
+        seen.add(max(hits, key=lambda hit: hit[1]))  # repeated real frames: the newest
     return seen
 
 
@@ -289,3 +307,67 @@ def test_random_interleaved_episodes_with_wraparound_match_the_reference(seed):
     for e in range(3):
         indices = [i for env, i in seen if env == e]
         assert min(indices) >= 60 - 16 and max(indices) >= 60 - 6
+
+
+def record(envs, steps: int, buffer: ReplayBuffer, seed: int = 0) -> list[list[tuple]]:
+    """Random play in a SAME_STEP-autoreset vector env, stored and kept as the reference."""
+    streams = [[] for _ in range(envs.num_envs)]
+    obs, _ = envs.reset(seed=seed)
+    envs.action_space.seed(seed)
+    for _ in range(steps):
+        actions = envs.action_space.sample()
+        next_obs, rewards, terminated, truncated, infos = envs.step(actions)
+        real_next = next_obs.copy()
+        for e in np.flatnonzero(terminated | truncated):
+            real_next[e] = infos["final_obs"][e]
+        buffer.add(obs, actions, rewards, real_next, terminated, truncated)
+        for e, stream in enumerate(streams):
+            stream.append(
+                (obs[e], actions[e], rewards[e], real_next[e], terminated[e], truncated[e])
+            )
+        obs = next_obs
+    envs.close()
+    return streams
+
+
+def test_real_cartpole_vector_env_transitions_come_back_exactly():
+    import gymnasium as gym
+
+    envs = gym.make_vec(
+        "CartPole-v1",
+        num_envs=3,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP},
+        max_episode_steps=15,  # truncations as well as terminations
+    )
+    buffer = ReplayBuffer(
+        3 * 200, envs.single_observation_space, envs.single_action_space, 3, n_step=3, gamma=GAMMA
+    )
+    streams = record(envs, 150, buffer)
+    assert any(t[5] for t in streams[0]) and any(t[4] for s in streams for t in s)
+    check_samples(buffer, streams, n=3, draws=1000)
+
+
+@pytest.mark.atari
+def test_real_breakout_frame_stacks_are_rebuilt_exactly_across_lives_and_time_limits():
+    import gymnasium as gym
+
+    import rlgames
+
+    envs = rlgames.make_env(
+        "ALE/Breakout-v5",
+        n_envs=2,
+        seed=0,
+        episodic_life=True,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+        max_episode_steps=300,  # emulator frames: about 75 agent steps
+    )
+    assert envs.single_observation_space.shape == (4, 84, 84)
+    buffer = ReplayBuffer(
+        2 * 120, envs.single_observation_space, envs.single_action_space, 2, n_step=3, gamma=GAMMA
+    )
+    streams = record(envs, 300, buffer)  # wraps the 120-slot streams twice
+    ends = [(t[4], t[5]) for s in streams for t in s]
+    assert (True, False) in ends and (False, True) in ends  # lives lost and time limits hit
+    seen = check_samples(buffer, streams, n=3, draws=1000)
+    assert min(i for _, i in seen) >= 300 - 120
