@@ -1,14 +1,18 @@
-"""Super Mario Bros 1-1: emulator frames/s raw, and after each stage of the shared preprocessing.
+"""Super Mario Bros 1-1: emulator frames/s, raw and after the shared preprocessing, and its cost.
 
-Every configuration runs the same scripted play (hold right, right + A for 20 of every 40
-frames, reset on death) for --frames NES frames; configurations are interleaved over --repeats
-rounds and the median is printed. Rates are per second of this process's CPU time
-(`time.process_time`), which other load on a shared machine barely moves; wall-clock rates
-on an idle machine match them. "cost" is the share of
-the raw env's frame rate lost at that stage; the last row is ``rlgames.make_env`` itself
-(skip 4, gray, 84x84, stack 4: the PyTorch tutorial's pipeline).
+Part 1 runs the same scripted play (hold right, right + A for 20 of every 40 frames, reset on
+death) through the backend alone, through `SuperMarioBrosEnv` and through
+``rlgames.make_env("SuperMarioBros-1-1-v0")`` (skip 4, gray, 84x84, stack 4: the PyTorch
+tutorial's pipeline), interleaved over --rounds rounds; it prints the median and the range.
 
-    .venv-mario/bin/python bench/bench_mario.py --frames 4000 --repeats 5
+Part 2 isolates the preprocessing: the same wrappers run over frames recorded from the emulator
+and replayed at no cost, so the time per agent step is the wrappers' alone. Its cost is
+wrappers / (4 emulator frames + wrappers), the share of throughput the pipeline takes.
+
+Rates are per second of this process's CPU time (`time.process_time`), so other load on the
+shared machine moves them less than wall-clock time (it still adds noise: see the ranges).
+
+    .venv-mario/bin/python bench/bench_mario.py --frames 2000 --rounds 8
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -28,92 +33,132 @@ from rlgames.envs.mario import SuperMarioBrosEnv
 from rlgames.wrappers import FrameStack, GrayScale, Resize, SkipFrame
 
 SKIP = 4
+Stepper = Callable[[int], bool]
 
 
-def backend_only() -> tuple[object, Callable[[int], bool]]:
+def scripted_action(frame: int) -> int:
+    return 1 if frame % 40 < 20 else 0  # right_only: 1 = right + A, 0 = right
+
+
+def backend_only() -> tuple[Any, Stepper]:
     """The installed gym-super-mario-bros env with no Gymnasium layer (reference only)."""
     env = SuperMarioBrosEnv(world=1, stage=1)
-    game = env._game
-    buttons = env._buttons
-
-    def step(action: int) -> bool:
-        result = game.step(buttons[action])
-        return bool(result[2])
-
-    return env, step
+    game, buttons = env._game, env._buttons
+    return env, lambda action: bool(game.step(buttons[action])[2])
 
 
-def gym_env(build: Callable[[], gym.Env]) -> Callable[[], tuple[object, Callable[[int], bool]]]:
-    def make() -> tuple[object, Callable[[int], bool]]:
+def gym_env(build: Callable[[], gym.Env]) -> Callable[[], tuple[Any, Stepper]]:
+    def make() -> tuple[Any, Stepper]:
         env = build()
-
-        def step(action: int) -> bool:
-            _, _, terminated, truncated, _ = env.step(action)
-            return terminated or truncated
-
-        return env, step
+        return env, lambda action: any(env.step(action)[2:4])
 
     return make
 
 
-CONFIGS: dict[str, tuple[Callable[[], tuple[object, Callable[[int], bool]]], int]] = {
+END_TO_END: dict[str, tuple[Callable[[], tuple[Any, Stepper]], int]] = {
     # name: (builder, NES frames per step)
-    "backend env (no Gymnasium layer)": (backend_only, 1),
-    "SuperMarioBrosEnv (raw 240x256x3)": (gym_env(lambda: SuperMarioBrosEnv(1, 1)), 1),
-    "+ SkipFrame(4)": (gym_env(lambda: SkipFrame(SuperMarioBrosEnv(1, 1), SKIP)), SKIP),
-    "+ GrayScale": (gym_env(lambda: GrayScale(SkipFrame(SuperMarioBrosEnv(1, 1), SKIP))), SKIP),
-    "+ Resize(84)": (
-        gym_env(lambda: Resize(GrayScale(SkipFrame(SuperMarioBrosEnv(1, 1), SKIP)), 84)),
-        SKIP,
-    ),
-    "+ FrameStack(4)": (
-        gym_env(
-            lambda: FrameStack(Resize(GrayScale(SkipFrame(SuperMarioBrosEnv(1, 1), SKIP)), 84), 4)
-        ),
-        SKIP,
-    ),
-    'rlgames.make_env("SuperMarioBros-1-1-v0")': (
+    "backend env alone (no Gymnasium layer)": (backend_only, 1),
+    "SuperMarioBrosEnv (raw 240x256x3 frames)": (gym_env(lambda: SuperMarioBrosEnv(1, 1)), 1),
+    'make_env("SuperMarioBros-1-1-v0")': (
         gym_env(lambda: rlgames.make_env("SuperMarioBros-1-1-v0")),
         SKIP,
     ),
 }
 
 
-def frames_per_second(make: Callable, frames_per_step: int, frames: int) -> float:
+def frames_per_cpu_second(make: Callable[[], tuple[Any, Stepper]], per_step: int, n: int) -> float:
     env, step = make()
     env.reset(seed=0)
-    steps = frames // frames_per_step
+    steps = n // per_step
     start = time.process_time()
     for i in range(steps):
-        frame = i * frames_per_step
-        if step(1 if frame % 40 < 20 else 0):  # right_only: 0 = right, 1 = right + A
+        if step(scripted_action(i * per_step)):
             env.reset()
     elapsed = time.process_time() - start
     env.close()
-    return steps * frames_per_step / elapsed
+    return steps * per_step / elapsed
+
+
+class RecordedFrames(gym.Env):
+    """Replays frames recorded from the emulator at almost no cost, to time wrappers alone."""
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, frames: np.ndarray):
+        self.frames, self.i = frames, 0
+        self.observation_space = gym.spaces.Box(0, 255, frames.shape[1:], np.uint8)
+        self.action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        return self.frames[0], {}
+
+    def step(self, action: int):
+        self.i = (self.i + 1) % len(self.frames)
+        return self.frames[self.i], 0.0, False, False, {}
+
+
+def record_frames(n: int) -> np.ndarray:
+    env = SuperMarioBrosEnv(1, 1)
+    frames = [env.reset(seed=0)[0]]
+    for i in range(n - 1):
+        obs, _, terminated, _, _ = env.step(scripted_action(i))
+        frames.append(obs)
+        if terminated:
+            env.reset()
+    env.close()
+    return np.stack(frames)
+
+
+STAGES: dict[str, Callable[[gym.Env], gym.Env]] = {
+    "SkipFrame(4)": lambda e: SkipFrame(e, SKIP),
+    "+ GrayScale": lambda e: GrayScale(SkipFrame(e, SKIP)),
+    "+ Resize(84)": lambda e: Resize(GrayScale(SkipFrame(e, SKIP)), 84),
+    "+ FrameStack(4) = make_env's pipeline": lambda e: FrameStack(
+        Resize(GrayScale(SkipFrame(e, SKIP)), 84), 4
+    ),
+}
+
+
+def ms_per_step(env: gym.Env, steps: int) -> float:
+    env.reset(seed=0)
+    start = time.process_time()
+    for _ in range(steps):
+        env.step(0)
+    return (time.process_time() - start) / steps * 1e3
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=4000, help="NES frames per measurement")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (median)")
+    parser.add_argument("--frames", type=int, default=2000, help="NES frames per measurement")
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds (median)")
     args = parser.parse_args()
     version = importlib.metadata.version("gym-super-mario-bros")
     print(
-        f"gym-super-mario-bros {version}, numpy {np.__version__}, "
-        f"{args.frames} frames x {args.repeats} rounds, load average {os.getloadavg()[0]:.2f}"
+        f"gym-super-mario-bros {version}, numpy {np.__version__}, {args.frames} frames x "
+        f"{args.rounds} rounds, load average {os.getloadavg()[0]:.2f}"
     )
-    rates: dict[str, list[float]] = {name: [] for name in CONFIGS}
-    for _ in range(args.repeats):
-        for name, (make, per_step) in CONFIGS.items():
-            rates[name].append(frames_per_second(make, per_step, args.frames))
-    raw = statistics.median(rates["SuperMarioBrosEnv (raw 240x256x3)"])
-    print(
-        f"{'configuration (per CPU second)':44} {'frames/s':>9} {'agent steps/s':>14} {'cost':>6}"
-    )
-    for name, (_, per_step) in CONFIGS.items():
+    rates: dict[str, list[float]] = {name: [] for name in END_TO_END}
+    for r in range(args.rounds):
+        names = list(END_TO_END) if r % 2 == 0 else list(END_TO_END)[::-1]
+        for name in names:
+            make, per_step = END_TO_END[name]
+            rates[name].append(frames_per_cpu_second(make, per_step, args.frames))
+    print(f"\n{'end to end, per CPU second':42} {'frames/s':>9} {'range':>11} {'steps/s':>8}")
+    for name, (_, per_step) in END_TO_END.items():
         fps = statistics.median(rates[name])
-        print(f"{name:44} {fps:9.0f} {fps / per_step:14.0f} {1 - fps / raw:6.1%}")
+        spread = f"{min(rates[name]):.0f}-{max(rates[name]):.0f}"
+        print(f"{name:42} {fps:9.0f} {spread:>11} {fps / per_step:8.0f}")
+    frame_ms = 1e3 / statistics.median(rates["SuperMarioBrosEnv (raw 240x256x3 frames)"])
+
+    frames = record_frames(400)
+    print(f"\n{'wrappers alone, on recorded frames':42} {'ms/step':>9} {'cost':>6}")
+    for name, wrap in STAGES.items():
+        times = [ms_per_step(wrap(RecordedFrames(frames)), 500) for _ in range(args.rounds)]
+        wrappers_ms = statistics.median(times)
+        cost = wrappers_ms / (SKIP * frame_ms + wrappers_ms)
+        print(f"{name:42} {wrappers_ms:9.3f} {cost:6.1%}")
+    print(f"(one emulator frame through SuperMarioBrosEnv: {frame_ms:.3f} ms of CPU)")
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
