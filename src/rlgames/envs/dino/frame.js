@@ -3,17 +3,17 @@
 // The canvas is transparent where nothing is drawn: every pixel is composited on white first.
 // "grayscale" then matches gymnasium's GrayscaleObservation (0.2125 R + 0.7154 G + 0.0721 B,
 // truncated to uint8) and ResizeObservation (cv2.resize with INTER_AREA, an area average).
-// Frames travel to Python as base64 of raw bytes, row-major, channels last.
+// Frames travel to Python run-length coded, in base64: bytes row-major, channels last.
 (() => {
   'use strict';
 
-  // One axis of an area-average downsample from n source pixels to m (m <= n): for each
-  // target pixel, the source pixels it covers and the fraction of it each one covers.
+  // One axis of an area-average downsample from n source pixels to m (m <= n): target pixel d
+  // covers source pixels src[k] for k in [start[d], start[d + 1]), each by fraction weight[k].
   function areaTable(n, m) {
     const scale = n / m;
     const src = [];
-    const dst = [];
     const weight = [];
+    const start = [0];
     for (let d = 0; d < m; d++) {
       const lo = d * scale;
       const hi = lo + scale;
@@ -21,16 +21,22 @@
       const first = Math.ceil(lo);
       const last = Math.floor(hi);
       if (first - lo > 1e-3) {
-        src.push(first - 1); dst.push(d); weight.push((first - lo) / cell);
+        src.push(first - 1);
+        weight.push((first - lo) / cell);
       }
       for (let s = first; s < last; s++) {
-        src.push(s); dst.push(d); weight.push(1 / cell);
+        src.push(s);
+        weight.push(1 / cell);
       }
       if (hi - last > 1e-3 && last < n) {
-        src.push(last); dst.push(d); weight.push(Math.min(hi - last, 1) / cell);
+        src.push(last);
+        weight.push(Math.min(hi - last, 1) / cell);
       }
+      start.push(src.length);
     }
-    return { src: Int32Array.from(src), dst: Int32Array.from(dst), weight: Float64Array.from(weight) };
+    return {
+      src: Int32Array.from(src), weight: Float64Array.from(weight), start: Int32Array.from(start),
+    };
   }
 
   // cv2 rounds to nearest, ties to even.
@@ -77,15 +83,9 @@
 
     /** Full-size grayscale: exactly GrayscaleObservation applied to readRGB(). */
     readGray() {
-      const px = this.pixels();
-      const words = new Uint32Array(px.buffer, px.byteOffset, px.length >> 2);
+      const words = this.words();
       const out = this.gray;
-      out.fill(WHITE);
-      for (let i = 0; i < words.length; i++) {
-        if (words[i] === 0) continue;
-        const a = px[4 * i + 3];
-        out[i] = luma(over(px[4 * i], a), over(px[4 * i + 1], a), over(px[4 * i + 2], a));
-      }
+      for (let i = 0; i < words.length; i++) out[i] = words[i] === 0 ? WHITE : grayOf(words[i]);
       return out;
     }
 
@@ -94,43 +94,94 @@
       if (!this.size || this.size.h !== h || this.size.w !== w) {
         this.size = {
           h, w, x: areaTable(this.width, w), y: areaTable(this.height, h),
-          rows: new Float64Array(this.height * w), acc: new Float64Array(h * w),
+          rows: new Float64Array(this.height * w), line: new Float64Array(w),
           out: new Uint8Array(h * w),
         };
       }
-      const { x, y, rows, acc, out } = this.size;
-      const gray = this.readGray();
-      const W = this.width;
-      rows.fill(0);
-      acc.fill(0);
-      const xs = x.src;
-      const xd = x.dst;
-      const xw = x.weight;
-      for (let r = 0; r < this.height; r++) {
-        const inRow = r * W;
-        const outRow = r * w;
-        for (let k = 0; k < xs.length; k++) rows[outRow + xd[k]] += gray[inRow + xs[k]] * xw[k];
-      }
-      for (let k = 0; k < y.src.length; k++) {
-        const inRow = y.src[k] * w;
-        const outRow = y.dst[k] * w;
-        const wk = y.weight[k];
-        for (let c = 0; c < w; c++) acc[outRow + c] += rows[inRow + c] * wk;
-      }
-      for (let i = 0; i < out.length; i++) out[i] = Math.min(255, roundHalfEven(acc[i]));
+      const { x, y, rows, line, out } = this.size;
+      shrinkRows(this.words(), this.width, this.height, x, rows, w);
+      shrinkColumns(rows, w, h, y, line, out);
       return out;
+    }
+
+    /** The canvas as one 32-bit word per pixel (0 where transparent). */
+    words() {
+      const px = this.pixels();
+      return new Uint32Array(px.buffer, px.byteOffset, px.length >> 2);
     }
   }
 
-  /** Bytes as base64, for the trip to Python inside a JSON reply. */
-  function toBase64(bytes) {
-    if (typeof bytes.toBase64 === 'function') return bytes.toBase64();
+  // The gray level of one RGBA pixel (a little-endian word) over white, as in readGray().
+  function grayOf(p) {
+    const a = p >>> 24;
+    return luma(over(p & 255, a), over((p >>> 8) & 255, a), over((p >>> 16) & 255, a)) | 0;
+  }
+
+  // Each source row (width W) of pixel words to w area averages of their gray levels.
+  function shrinkRows(words, W, H, x, rows, w) {
+    const { src, weight, start } = x;
+    for (let r = 0; r < H; r++) {
+      const inRow = r * W;
+      const outRow = r * w;
+      for (let c = 0; c < w; c++) {
+        let sum = 0;
+        for (let k = start[c]; k < start[c + 1]; k++) {
+          const p = words[inRow + src[k]];
+          sum += (p === 0 ? WHITE : grayOf(p)) * weight[k];
+        }
+        rows[outRow + c] = sum;
+      }
+    }
+  }
+
+  // Rows of width w, area-averaged down to h rows, rounded to bytes.
+  function shrinkColumns(rows, w, h, y, line, out) {
+    const { src, weight, start } = y;
+    for (let d = 0; d < h; d++) {
+      line.fill(0);
+      for (let k = start[d]; k < start[d + 1]; k++) {
+        const inRow = src[k] * w;
+        const wk = weight[k];
+        for (let c = 0; c < w; c++) line[c] += rows[inRow + c] * wk;
+      }
+      const outRow = d * w;
+      for (let c = 0; c < w; c++) out[outRow + c] = Math.min(255, roundHalfEven(line[c]));
+    }
+  }
+
+  // Run-length code: (value, count) byte pairs, count 1-255. Frames are mostly white, so a
+  // full rgb canvas (~250 KB) shrinks to a few KB, and the trip to Python with it.
+  let runs = new Uint8Array(1 << 16);
+  function runLength(bytes) {
+    let n = 0;
+    let i = 0;
+    while (i < bytes.length) {
+      const v = bytes[i];
+      let j = i + 1;
+      const end = Math.min(bytes.length, i + 255);
+      while (j < end && bytes[j] === v) j++;
+      if (n + 2 > runs.length) {
+        const bigger = new Uint8Array(runs.length * 2);
+        bigger.set(runs);
+        runs = bigger;
+      }
+      runs[n++] = v;
+      runs[n++] = j - i;
+      i = j;
+    }
+    return runs.subarray(0, n);
+  }
+
+  /** Bytes as base64 of their run-length code, for the trip to Python in a JSON reply. */
+  function encode(bytes) {
+    const coded = runLength(bytes);
+    if (typeof coded.toBase64 === 'function') return coded.toBase64();
     const chunks = [];
-    for (let i = 0; i < bytes.length; i += 8192) {
-      chunks.push(String.fromCharCode.apply(null, bytes.subarray(i, i + 8192)));
+    for (let i = 0; i < coded.length; i += 8192) {
+      chunks.push(String.fromCharCode.apply(null, coded.subarray(i, i + 8192)));
     }
     return btoa(chunks.join(''));
   }
 
-  window.__rlFrame = { Frame, toBase64, areaTable };
+  window.__rlFrame = { Frame, encode, areaTable };
 })();

@@ -90,7 +90,9 @@
       this.frames = 0;
     }
 
-    applyRules({ acceleration, maxSpeed, birds }) {
+    applyRules({ acceleration, maxSpeed, birds, hidden }) {
+      // Headless, nobody looks at the page: not painting it saves the compositor's work.
+      if (hidden) this.r.outerContainerEl.style.display = 'none';
       const c = this.r.config;
       if (!acceleration) c[key(c, 'acceleration', 'ACCELERATION')] = 0;
       if (maxSpeed !== null) c[key(c, 'maxSpeed', 'MAX_SPEED')] = maxSpeed;
@@ -156,11 +158,11 @@
         speed: r.currentSpeed,
         frame: this.frames,
       };
-      if (obs.kind === 'rgb') out.pixels = __rlFrame.toBase64(this.frame.readRGB());
+      if (obs.kind === 'rgb') out.pixels = __rlFrame.encode(this.frame.readRGB());
       else if (obs.kind === 'grayscale') {
         const px = obs.h === this.frame.height && obs.w === this.frame.width ?
           this.frame.readGray() : this.frame.readGraySmall(obs.h, obs.w);
-        out.pixels = __rlFrame.toBase64(px);
+        out.pixels = __rlFrame.encode(px);
       }
       else if (obs.kind === 'state') out.state = this.state();
       return out;
@@ -168,7 +170,7 @@
 
     /** Canvas composited on white, H x W x 3, base64 (for render()). */
     rgb() {
-      return __rlFrame.toBase64(this.frame.readRGB());
+      return __rlFrame.encode(this.frame.readRGB());
     }
 
     // Dino height and vertical speed (up is positive), jumping, ducking, speed; then type,

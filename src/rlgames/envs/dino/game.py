@@ -49,6 +49,12 @@ class StepResult:
     obs: np.ndarray
 
 
+def decode_frame(text: str) -> np.ndarray:
+    """Bytes from the page's frame encoding: base64 of (value, count) byte pairs."""
+    pairs = np.frombuffer(base64.b64decode(text), dtype=np.uint8)
+    return np.repeat(pairs[0::2], pairs[1::2])
+
+
 class DinoPage:
     """chrome://dino in a `Browser`, with the virtual clock and seeded Math.random installed."""
 
@@ -56,7 +62,12 @@ class DinoPage:
         self, browser: Browser, *, acceleration: bool, max_speed: float | None, birds: bool
     ) -> None:
         self.browser = browser
-        self.rules = {"acceleration": acceleration, "maxSpeed": max_speed, "birds": birds}
+        self.rules = {
+            "acceleration": acceleration,
+            "maxSpeed": max_speed,
+            "birds": birds,
+            "hidden": browser.headless,
+        }
         self.canvas_shape: tuple[int, int] = (150, 600)
         self._obs = ObsSpec("rgb")
 
@@ -97,8 +108,8 @@ class DinoPage:
 
     def rgb(self) -> np.ndarray:
         """The full canvas composited on white, H x W x 3 uint8."""
-        data = base64.b64decode(self.browser.evaluate("__rlGame.rgb()"))
-        return np.frombuffer(data, dtype=np.uint8).reshape(*self.canvas_shape, 3).copy()
+        data = decode_frame(self.browser.evaluate("__rlGame.rgb()"))
+        return data.reshape(*self.canvas_shape, 3)
 
     def _decode(self, reply: dict) -> StepResult:
         if reply is None:
@@ -107,7 +118,7 @@ class DinoPage:
         if spec.kind == "state":
             obs = np.asarray(reply["state"], dtype=np.float32)
         else:
-            data = np.frombuffer(base64.b64decode(reply["pixels"]), dtype=np.uint8)
+            data = decode_frame(reply["pixels"])
             if spec.kind == "rgb":
                 obs = data.reshape(*self.canvas_shape, 3)
             else:
