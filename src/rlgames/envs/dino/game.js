@@ -113,8 +113,10 @@
       }
       const t = r.tRex;
       const tc = t.config;
+      // Where the intro would have walked the dino to (reset() keeps x in older versions).
       t.xInitialPos = tc[key(tc, 'startXPos', 'START_X_POS')];
       t.reset();
+      t.xPos = t.xInitialPos;
       if (!r.updatePending) r.scheduleNextUpdate();
     }
 
