@@ -211,3 +211,38 @@ def test_nothing_in_src_loads_pickle():
             if "weights_only=True" not in text[call.start() : call.start() + 300]:
                 offenders.append(f"{file}: torch.load without weights_only=True")
     assert not offenders, offenders
+
+
+def forge(path: Path, header: dict, body: bytes = b"") -> Path:
+    """A file with a well-formed envelope around a header rlgames did not write."""
+    import hashlib
+    import json
+    import struct
+
+    raw = json.dumps(header).encode()
+    frame = rlgames.checkpoint.MAGIC + struct.pack("<Q", len(raw)) + raw
+    path.write_bytes(frame + hashlib.sha256(raw).digest() + body)
+    return path
+
+
+def test_a_header_asking_for_huge_or_odd_arrays_is_refused_before_allocating(tmp_path):
+    base = {"format": "rlgames-checkpoint", "version": 1, "meta": {}}
+    empty_tensors = {"nbytes": 0, "sha256": ""}
+    huge = {"dtype": "<f8", "shape": [2**40, 2**40], "offset": 0, "nbytes": 8}
+    objects = {"dtype": "|O", "shape": [1], "offset": 0, "nbytes": 8}
+    for index in ({"a": huge}, {"a": objects}):
+        arrays = {"nbytes": 8, "sha256": "", "index": index}
+        header = {**base, "tensors": empty_tensors, "arrays": arrays}
+        path = forge(tmp_path / "f", header, body=bytes(8))
+        with pytest.raises(CheckpointError, match="tampered|corrupted|disallowed"):
+            load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="malformed header"):
+        load_checkpoint(forge(tmp_path / "g", base))
+    with pytest.raises(CheckpointError, match="version 7"):
+        load_checkpoint(forge(tmp_path / "h", {**base, "version": 7}))
+
+
+def test_empty_and_zero_size_contents_round_trip(tmp_path):
+    path = save_checkpoint(tmp_path / "e", {}, {"none": np.zeros((0, 3), np.uint8)}, {})
+    tensors, arrays, meta = load_checkpoint(path)
+    assert tensors == {} and meta == {} and arrays["none"].shape == (0, 3)

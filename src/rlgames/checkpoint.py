@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
 from pathlib import Path
@@ -46,7 +47,8 @@ class CheckpointError(ValueError):
 
 
 def _array_bytes(array: np.ndarray) -> memoryview:
-    return memoryview(np.ascontiguousarray(array)).cast("B")
+    """The array's C-order bytes, without a copy when it is contiguous (writable for reads)."""
+    return memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
 
 
 def _sha256(views) -> str:
@@ -159,31 +161,52 @@ def load_checkpoint(
     size = path.stat().st_size
     with open(path, "rb") as f:
         header = _read_header(f, path)
-        sections = header["tensors"]["nbytes"] + header["arrays"]["nbytes"]
-        if size < f.tell() + sections:
+        try:
+            return _read_sections(f, header, size, path)
+        except (KeyError, TypeError, AttributeError) as error:  # a header we did not write
             raise CheckpointError(
-                f"{path}: truncated checkpoint ({size} bytes, expected {f.tell() + sections})"
-            )
-        if size > f.tell() + sections:
-            raise CheckpointError(f"{path}: tampered or corrupted checkpoint (trailing bytes)")
-        blob = _read_exact(f, header["tensors"]["nbytes"], path, "tensors")
-        if hashlib.sha256(blob).hexdigest() != header["tensors"]["sha256"]:
-            raise CheckpointError(f"{path}: tampered or corrupted checkpoint (tensors digest)")
-        tensors = load_tensors(blob)
-        arrays = _read_arrays(f, header["arrays"], path)
+                f"{path}: corrupted checkpoint (malformed header: {error!r})"
+            ) from None
+
+
+def _read_sections(f, header: dict[str, Any], size: int, path: Path):
+    """Check the file size against the header, then read and verify both sections."""
+    sections = header["tensors"]["nbytes"] + header["arrays"]["nbytes"]
+    if size < f.tell() + sections:
+        raise CheckpointError(
+            f"{path}: truncated checkpoint ({size} bytes, expected {f.tell() + sections})"
+        )
+    if size > f.tell() + sections:
+        raise CheckpointError(f"{path}: tampered or corrupted checkpoint (trailing bytes)")
+    blob = _read_exact(f, header["tensors"]["nbytes"], path, "tensors")
+    if hashlib.sha256(blob).hexdigest() != header["tensors"]["sha256"]:
+        raise CheckpointError(f"{path}: tampered or corrupted checkpoint (tensors digest)")
+    tensors = load_tensors(blob)
+    arrays = _read_arrays(f, header["arrays"], path)
     return tensors, arrays, header["meta"]
+
+
+def _array_of(entry: dict[str, Any], name: str, offset: int, path: Path) -> np.ndarray:
+    """An empty array for one index entry, after checking the entry describes plain bytes."""
+    dtype = np.dtype(entry["dtype"])
+    if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise CheckpointError(f"{path}: array {name!r} has a disallowed dtype {dtype}")
+    shape = tuple(entry["shape"])
+    if not all(isinstance(d, int) and d >= 0 for d in shape):
+        raise CheckpointError(f"{path}: corrupted checkpoint (array {name!r} shape {shape})")
+    nbytes = math.prod(shape) * dtype.itemsize  # exact: Python ints do not overflow
+    if entry["offset"] != offset or entry["nbytes"] != nbytes:
+        raise CheckpointError(f"{path}: corrupted checkpoint (array {name!r} index)")
+    return np.empty(shape, dtype=dtype)
 
 
 def _read_arrays(f, section: dict[str, Any], path: Path) -> dict[str, np.ndarray]:
     arrays, digest, offset = {}, hashlib.sha256(), 0
     for name, entry in section["index"].items():
-        dtype = np.dtype(entry["dtype"])
-        if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None:
-            raise CheckpointError(f"{path}: array {name!r} has a disallowed dtype {dtype}")
-        array = np.empty(entry["shape"], dtype=dtype)
-        view = memoryview(array).cast("B")
-        if entry["offset"] != offset or entry["nbytes"] != len(view):
+        if offset + entry["nbytes"] > section["nbytes"]:  # before allocating anything
             raise CheckpointError(f"{path}: corrupted checkpoint (array {name!r} index)")
+        array = _array_of(entry, name, offset, path)
+        view = _array_bytes(array)
         for start in range(0, len(view), _CHUNK):
             chunk = view[start : start + _CHUNK]
             if f.readinto(chunk) != len(chunk):
@@ -191,7 +214,7 @@ def _read_arrays(f, section: dict[str, Any], path: Path) -> dict[str, np.ndarray
             digest.update(chunk)
         arrays[name] = array
         offset += len(view)
-    if digest.hexdigest() != section["sha256"]:
+    if offset != section["nbytes"] or digest.hexdigest() != section["sha256"]:
         raise CheckpointError(f"{path}: tampered or corrupted checkpoint (arrays digest)")
     return arrays
 
