@@ -64,7 +64,7 @@ class AgentConfig:
 
 
 def resolve_device(device: str) -> torch.device:
-    """ "auto" -> cuda if available else cpu."""
+    """The torch device for a config string: "auto" is CUDA when available, else CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -80,7 +80,14 @@ def _adam(params, **kwargs) -> torch.optim.Adam:
 
 
 class DQN:
-    """Deep Q-Network (Mnih et al. 2015) learner for Box observations and Discrete actions."""
+    """Deep Q-Network (Mnih et al. 2015) learner for Box observations and Discrete actions.
+
+    ``DQN(observation_space, action_space, config=AgentConfig(), seed=None, **overrides)``;
+    overrides replace config fields. ``seed`` seeds the network initialisation (without
+    touching torch's global RNG) and the agent's own generator ``rng`` used by ``act``.
+    Attributes: ``name``, ``config``, ``online`` and ``target`` networks, ``optimizer``,
+    ``updates`` (update() calls so far), ``double``, ``dueling``, ``device``.
+    """
 
     name = "dqn"
     default_double = False

@@ -120,7 +120,7 @@ class ReplayBuffer:
 
     @property
     def bytes_per_transition(self) -> float:
-        """Storage bytes per slot; one slot per transition plus one per episode end."""
+        """Storage bytes per slot: one slot per transition, one more per truncated episode."""
         return self.nbytes / self.capacity
 
     def _write(self, env: int, frame: np.ndarray, flags: int) -> None:
@@ -280,7 +280,8 @@ class ReplayBuffer:
 
     # -------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, np.ndarray]:
-        """All contents and cursors as plain numpy arrays (for checkpoints, no pickle)."""
+        """All contents and cursors as plain numpy arrays (views of the live storage, not copies;
+        save them before adding more)."""
         return {
             "frames": self.frames,
             "actions": self.actions,
