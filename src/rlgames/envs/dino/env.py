@@ -184,7 +184,10 @@ class ChromeDinoEnv(gym.Env):
         return int(self.np_random.integers(0, 2**32))
 
     def _restart_browser(self) -> StepResult:
-        self._page.open(self._spec)
+        try:
+            self._page.open(self._spec)
+        except BrowserDied:  # once more: a loaded machine can fail one start
+            self._page.open(self._spec)
         return self._page.reset(self._game_seed())
 
     def _reward(self, action: int, result: StepResult, was_crashed: bool) -> float:
