@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from gymnasium import spaces
-from scripted_env import CounterEnv
 
 from rlgames.wrappers import ChannelsFirst, FrameStack, GrayScale, Resize, SkipFrame, preprocess
+from scripted_env import CounterEnv
 
 
 def test_skip_frame_repeats_action_and_sums_rewards():
@@ -103,3 +103,20 @@ def test_preprocess_colour_merges_stack_and_channels():
     assert env.observation_space.shape == (6, 10, 20)
     obs, _ = env.reset(seed=0)
     assert obs.shape == (6, 10, 20)
+
+
+def test_grayscale_is_bit_identical_to_gymnasiums():
+    from gymnasium.wrappers import GrayscaleObservation
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (50, 24, 32, 3), dtype=np.uint8)
+    ours = GrayScale(CounterEnv(shape=(24, 32)))
+    theirs = GrayscaleObservation(CounterEnv(shape=(24, 32)))
+    assert ours.observation_space == theirs.observation_space
+    for frame in frames:
+        np.testing.assert_array_equal(ours.observation(frame), theirs.observation(frame))
+
+
+def test_grayscale_rejects_non_rgb_observations():
+    with pytest.raises(ValueError, match="RGB"):
+        GrayScale(GrayScale(CounterEnv()))
