@@ -13,6 +13,7 @@ episodes reset when they end. Each figure is the best of --repeats runs of --ste
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import time
 
@@ -34,6 +35,28 @@ def steps_per_second(env: gym.Env, steps: int, seed: int = 0) -> float:
         if terminated or truncated:
             env.reset()
     return steps / (time.perf_counter() - start)
+
+
+def cpu_ms_per_step(env: gym.Env, steps: int) -> float:
+    """CPU time of Python plus every browser process, per step: unlike steps/s, it does not
+    depend on what else the machine runs. The step is one round trip, so on idle cores
+    1000 / this is about the steps/s to expect."""
+    group = env.unwrapped.browser.process_group
+    before = _cpu_seconds(group)
+    steps_per_second(env, steps)
+    return (_cpu_seconds(group) - before) / steps * 1000
+
+
+def _cpu_seconds(group: int) -> float:
+    mine = os.times()
+    total = mine.user + mine.system
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and _group_of(pid) == group:
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def vector_steps_per_second(n: int, steps: int) -> float:
@@ -97,8 +120,10 @@ def main() -> None:
     if "fast" in args.cases:
         env = ChromeDinoEnv(obs_type="grayscale", screen_size=84, frame_skip=4)
         figure = best(lambda: steps_per_second(env, args.steps), args.repeats)
+        cpu = min(cpu_ms_per_step(env, args.steps) for _ in range(args.repeats))
         env.close()
         print(f"fast: in-page gray 84x84, skip 4   {figure:7.0f}")
+        print(f"  CPU per step, all processes      {cpu:7.2f} ms  (~{1000 / cpu:.0f} steps/s idle)")
     if "rgb" in args.cases:
         env = FrameStackObservation(
             ResizeObservation(GrayscaleObservation(ChromeDinoEnv(obs_type="rgb")), (84, 84)), 4

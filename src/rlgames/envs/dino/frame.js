@@ -117,19 +117,35 @@
     return luma(over(p & 255, a), over((p >>> 8) & 255, a), over((p >>> 16) & 255, a)) | 0;
   }
 
-  // Each source row (width W) of pixel words to w area averages of their gray levels.
+  // Each source row (width W) of pixel words to w area averages of their gray levels. Most
+  // pixels are transparent: rows start as all white, then each drawn pixel adds its difference
+  // from white to the (one or two) cells it falls in.
   function shrinkRows(words, W, H, x, rows, w) {
-    const { src, weight, start } = x;
+    if (!x.white) {
+      const { src, weight, start } = x;
+      x.white = new Float64Array(w);
+      x.cells = new Int32Array(2 * W).fill(-1);
+      x.parts = new Float64Array(2 * W);
+      for (let c = 0; c < w; c++) {
+        for (let k = start[c]; k < start[c + 1]; k++) {
+          x.white[c] += WHITE * weight[k];
+          const slot = x.cells[2 * src[k]] < 0 ? 2 * src[k] : 2 * src[k] + 1;
+          x.cells[slot] = c;
+          x.parts[slot] = weight[k];
+        }
+      }
+    }
+    const { white, cells, parts } = x;
     for (let r = 0; r < H; r++) {
       const inRow = r * W;
       const outRow = r * w;
-      for (let c = 0; c < w; c++) {
-        let sum = 0;
-        for (let k = start[c]; k < start[c + 1]; k++) {
-          const p = words[inRow + src[k]];
-          sum += (p === 0 ? WHITE : grayOf(p)) * weight[k];
-        }
-        rows[outRow + c] = sum;
+      rows.set(white, outRow);
+      for (let s = 0; s < W; s++) {
+        const p = words[inRow + s];
+        if (p === 0) continue;
+        const darker = grayOf(p) - WHITE;
+        rows[outRow + cells[2 * s]] += darker * parts[2 * s];
+        if (cells[2 * s + 1] >= 0) rows[outRow + cells[2 * s + 1]] += darker * parts[2 * s + 1];
       }
     }
   }
