@@ -41,7 +41,7 @@ class ReplayBatch(NamedTuple):
     dones: np.ndarray
     """1.0 where the episode terminated within the n steps (no bootstrap), float32 (B,)."""
     discounts: np.ndarray
-    """gamma**k, k = steps between obs and next_obs, for the bootstrap term, float32 (B,)."""
+    """gamma**k, k = env steps the return covers: the bootstrap term's discount, float32 (B,)."""
 
 
 class ReplayBuffer:
