@@ -143,7 +143,7 @@ class ChromeDinoEnv(gym.Env):
         return self._obs(result), self._info(result, restarted)
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if not self.action_space.contains(action):
+        if not (type(action) is int and 0 <= action < 3) and not self.action_space.contains(action):
             raise ValueError(
                 f"Invalid action {action!r}: ChromeDinoEnv takes an integer 0 (run), 1 (jump) "
                 "or 2 (duck)."

@@ -35,7 +35,8 @@ class ObsSpec:
     w: int = 0
 
     def js(self) -> str:
-        return json.dumps({"kind": self.kind, "h": self.h, "w": self.w})
+        """As a JavaScript object literal."""
+        return f'{{kind: "{self.kind}", h: {self.h}, w: {self.w}}}'
 
 
 @dataclass
