@@ -214,6 +214,11 @@ def test_stacked_float_vectors_are_flattened_into_the_mlp():
     assert agent.q_values(np.zeros((4, 3), np.float32)).shape == (2,)
 
 
+def test_unseeded_agents_start_from_different_weights():
+    a, b = (make_agent("dqn", VECTOR, TWO_ACTIONS) for _ in range(2))
+    assert not torch.equal(a.online.q.weight, b.online.q.weight)
+
+
 def test_non_discrete_actions_or_unsupported_observations_are_refused_with_a_reason():
     with pytest.raises(TypeError, match="Discrete"):
         make_agent("dqn", VECTOR, spaces.Box(-1, 1, (2,), np.float32))

@@ -112,14 +112,20 @@ class DQN:
         self.dueling = self.default_dueling if config.dueling is None else bool(config.dueling)
         self.device = resolve_device(config.device)
         self.rng = np.random.default_rng(seed)
-        with torch.random.fork_rng(devices=[]):  # seeded init, global torch RNG untouched
-            if seed is not None:
-                torch.manual_seed(seed)
-            net = build_q_network(observation_space, self.n_actions, self.dueling, config.hidden)
+        net = self._build_network(seed)
         self.online = net.to(self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
         self.optimizer = _adam(self.online.parameters(), lr=config.lr, eps=config.adam_eps)
         self.updates = 0  # agent.update() calls so far
+
+    def _build_network(self, seed: int | None) -> torch.nn.Module:
+        """A fresh Q-network; a seed fixes its initial weights without touching torch's RNG."""
+        cfg = self.config
+        if seed is None:  # draw from torch's global RNG, as any torch module would
+            return build_q_network(self.observation_space, self.n_actions, self.dueling, cfg.hidden)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return build_q_network(self.observation_space, self.n_actions, self.dueling, cfg.hidden)
 
     # ------------------------------------------------------------------ acting
     def _as_tensor(self, x: np.ndarray) -> torch.Tensor:
