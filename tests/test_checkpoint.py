@@ -127,6 +127,13 @@ def test_edited_meta_is_refused_as_tampered(saved):
         load_checkpoint(saved)
 
 
+@pytest.mark.parametrize("bad", [{"x": np.float32(1.0)}, {"best": float("-inf")}])
+def test_meta_that_is_not_plain_json_is_refused_before_writing(tmp_path, bad):
+    with pytest.raises(ValueError, match="plain JSON"):
+        save_checkpoint(tmp_path / "m", {}, {}, bad)
+    assert not list(tmp_path.iterdir())
+
+
 def test_checkpoint_error_is_a_value_error():
     assert issubclass(CheckpointError, ValueError)
 

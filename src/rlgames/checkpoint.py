@@ -89,7 +89,13 @@ def save_checkpoint(
         "tensors": {"nbytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()},
         "arrays": {"nbytes": offset, "sha256": _sha256(views), "index": index},
     }
-    header_bytes = json.dumps(header, allow_nan=False).encode()
+    try:
+        header_bytes = json.dumps(header, allow_nan=False).encode()
+    except (TypeError, ValueError) as error:  # e.g. a numpy scalar, or inf/nan
+        raise ValueError(
+            f"checkpoint meta must be plain JSON (dict, list, str, int, finite float, bool, None): "
+            f"{error}"
+        ) from None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
