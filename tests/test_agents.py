@@ -224,3 +224,24 @@ def test_non_discrete_actions_or_unsupported_observations_are_refused_with_a_rea
         make_agent("dqn", VECTOR, spaces.Box(-1, 1, (2,), np.float32))
     with pytest.raises(TypeError, match="channel-first"):
         make_agent("dqn", spaces.Box(0, 255, (2, 3, 3, 3), np.uint8), TWO_ACTIONS)
+
+
+def test_device_auto_is_cpu_without_cuda_and_state_dicts_are_always_on_cpu():
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS)
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert agent.device.type == expected
+    assert all(t.device.type == "cpu" for t in agent.state_dict().values())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_cuda_agent_learns_acts_and_moves_its_state_to_a_cpu_agent():
+    cuda = make_agent("dueling", PIXELS, spaces.Discrete(4), seed=0, device="cuda")
+    rng = np.random.default_rng(0)
+    obs = rng.integers(0, 256, (8, 4, 84, 84), dtype=np.uint8)
+    batch = ReplayBatch(obs, rng.integers(0, 4, 8), np.ones(8, np.float32), obs,
+                        np.zeros(8, np.float32), np.full(8, 0.99, np.float32))  # fmt: skip
+    cuda.update(batch)
+    assert cuda.act(obs).shape == (8,)
+    cpu = make_agent("dueling", PIXELS, spaces.Discrete(4), device="cpu")
+    cpu.load_state_dict(cuda.state_dict())
+    np.testing.assert_allclose(cpu.q_values(obs), cuda.q_values(obs), rtol=1e-3, atol=1e-3)
