@@ -171,3 +171,57 @@ def test_bad_options_are_rejected_before_any_browser_starts():
         ChromeDinoEnv(reward="distance")
     with pytest.raises(ValueError, match="frame_skip"):
         ChromeDinoEnv(frame_skip=0)
+
+
+def test_human_render_mode_without_a_display_says_so(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(RuntimeError, match="needs a display"):
+        ChromeDinoEnv(render_mode="human")
+
+
+@pytest.mark.dino
+def test_without_acceleration_the_speed_stays_six(state_env):
+    state_env.reset(seed=0)
+    speeds = {state_env.step(0)[4]["speed"] for _ in range(20)}
+    assert speeds == {6.0}
+
+
+@pytest.mark.dino
+def test_max_speed_caps_the_speed():
+    env = ChromeDinoEnv(obs_type="state", max_speed=6.05)
+    try:
+        env.reset(seed=0)
+        speeds = [env.step(0)[4]["speed"] for _ in range(40)]
+    finally:
+        env.close()
+    assert speeds[0] < 6.05 and max(speeds) == pytest.approx(6.05, abs=0.002)
+
+
+def play_fast(env: ChromeDinoEnv, seed: int) -> tuple[float, int]:
+    """Jump cacti with the state obs until the game is fast; (top speed, birds seen)."""
+    obs, info = env.reset(seed=seed)
+    birds = 0
+    for _ in range(2000):
+        kind, x, speed = obs[5], obs[6], obs[4] * 13
+        obs, _, terminated, _, info = env.step(1 if kind > 0 and x < 0.025 * speed else 0)
+        birds += int(np.isclose(obs[5], 1.0) or np.isclose(obs[10], 1.0))
+        if terminated or info["speed"] > 9.5:
+            break
+    return info["speed"], birds
+
+
+@pytest.mark.dino
+def test_birds_come_at_speed_and_birds_false_removes_them():
+    env = ChromeDinoEnv(obs_type="state", birds=False)
+    try:
+        top_speed, birds = play_fast(env, seed=1)
+    finally:
+        env.close()
+    assert top_speed > 9 and birds == 0  # pterodactyls would fly from speed 8.5
+    env = ChromeDinoEnv(obs_type="state")
+    try:
+        _, birds = play_fast(env, seed=1)
+    finally:
+        env.close()
+    assert birds > 0
