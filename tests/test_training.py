@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -152,3 +154,15 @@ def test_breakout_pixels_train_through_the_same_loop(tmp_path):
     assert trainer.envs.single_observation_space.shape == (4, 84, 84)
     assert trainer.updates == (120 - 64) // 4 + 1
     assert trainer.replay.bytes_per_transition < 7_100
+
+
+def test_training_docs_walkthrough_runs_as_written(tmp_path, monkeypatch):
+    doc = Path(__file__).resolve().parents[1] / "docs" / "training.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.DOTALL)
+    assert len(blocks) >= 4
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__walkthrough__"}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"docs/training.md:python-block-{i}", "exec"), namespace)  # noqa: S102
+    assert (tmp_path / "runs" / "cartpole-walkthrough" / "my-returns.png").exists()
+    assert namespace["meta"]["step"] == 7_000

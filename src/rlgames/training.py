@@ -242,6 +242,8 @@ class Trainer:
 
             if self.step >= cfg.learning_starts:
                 rounds = self.step // cfg.train_freq - prev // cfg.train_freq
+                if rounds and cfg.lr_end is not None:
+                    self._set_lr()
                 for _ in range(rounds * cfg.gradient_steps):
                     stats = agent.update(replay.sample(batch_size, rng))
                     self.updates += 1
@@ -265,6 +267,13 @@ class Trainer:
         self.save()
         log.plot()
         return self
+
+    def _set_lr(self) -> None:
+        """Linear learning-rate annealing from the agent's lr to lr_end at total_steps."""
+        frac = min(1.0, self.step / max(1, self.total_steps))
+        lr = self.agent.config.lr + frac * (self.config.lr_end - self.agent.config.lr)
+        for group in self.agent.optimizer.param_groups:
+            group["lr"] = lr
 
     def _log_metrics(self, eps: float) -> None:
         k = max(self._n_stats, 1)
