@@ -56,7 +56,7 @@ class TrainConfig:
     log_every: int = 1_000
     """Env steps between rows of metrics.csv (and TensorBoard scalars)."""
     plot_every: int = 10_000
-    """Env steps between refreshes of curves.png (0 = only at the end)."""
+    """Env steps between refreshes of curves.png, also drawn at the end (0 = never)."""
     tensorboard: bool | None = None
     """Write TensorBoard events: None = when tensorboard is installed."""
     progress: bool = True

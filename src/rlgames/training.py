@@ -265,7 +265,8 @@ class Trainer:
                     stop = True
         log.progress(self.step - shown, self.epsilon())
         self.save()
-        log.plot()
+        if cfg.plot_every > 0:
+            log.plot()
         return self
 
     def _set_lr(self) -> None:
