@@ -203,9 +203,10 @@
   }
 
   window.__rlDino = {
+    /** Whether the clock is ours and the game has drawn its first frame. */
     ready: () => {
       const r = findRunner();
-      return !!(r && r.tRex && r.horizon && r.canvas);
+      return typeof __rlClock !== 'undefined' && !!(r && r.tRex && r.horizon && r.canvas);
     },
     canvasSize: () => {
       const c = findRunner().canvas;

@@ -18,8 +18,6 @@ from rlgames.envs.dino.browser import Browser
 from rlgames.envs.dino.cdp import BrowserDied, JavaScriptError
 
 DINO_URL = "chrome://dino"
-# A window wide enough that the game uses its full 600 x 150 canvas.
-WINDOW_SIZE = (1000, 600)
 
 
 def _script(name: str) -> str:
@@ -75,18 +73,13 @@ class DinoPage:
     def open(self, obs: ObsSpec) -> None:
         """(Re)start the browser on the game and prepare it; `BrowserDied` if it fails."""
         self.browser.start(DINO_URL, init_script=_script("clock.js"))
+        self.browser.evaluate(_script("frame.js"))
+        self.browser.evaluate(_script("game.js"))
         deadline = time.monotonic() + self.browser.timeout
-        while not self.browser.evaluate(
-            "typeof __rlClock !== 'undefined' && typeof Runner !== 'undefined' && "
-            "(() => { try { const r = Runner.getInstance ? Runner.getInstance() : "
-            "Runner.instance_; return !!(r && r.tRex && r.canvas); } catch (e) { return false; }"
-            " })()"
-        ):
+        while not self.browser.evaluate("__rlDino.ready()"):  # the sprites load asynchronously
             if time.monotonic() > deadline:
                 raise BrowserDied(f"{DINO_URL} did not load within {self.browser.timeout} s")
             time.sleep(0.02)
-        self.browser.evaluate(_script("frame.js"))
-        self.browser.evaluate(_script("game.js"))
         h, w = self.browser.evaluate(f"__rlDino.start({json.dumps(self.rules)})")
         self.canvas_shape = (int(h), int(w))
         self._obs = obs
