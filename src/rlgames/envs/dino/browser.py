@@ -16,7 +16,7 @@ import shutil
 import signal
 import tempfile
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,6 @@ class _Resources:
     group: int | None = None  # process group of chromedriver and everything it started
     driver_proc: Any = None
     profile_dir: str | None = None
-    pids: list = field(default_factory=list)
 
 
 def _release(res: _Resources) -> None:
@@ -129,10 +128,6 @@ def _release(res: _Resources) -> None:
         with contextlib.suppress(Exception):
             res.driver_proc.wait(timeout=5)
         res.driver_proc = None
-    for pid in res.pids:  # reap children of ours that died with the group, if any are ours
-        with contextlib.suppress(ChildProcessError, OSError):
-            os.waitpid(pid, os.WNOHANG)
-    res.pids = []
     if res.profile_dir is not None:
         shutil.rmtree(res.profile_dir, ignore_errors=True)
         res.profile_dir = None
@@ -229,7 +224,6 @@ class Browser:
             ) from err
         res.driver_proc = service.process
         res.group = service.process.pid
-        res.pids = [service.process.pid]
         res.driver.set_page_load_timeout(self.timeout)
         if init_script:
             res.driver.execute_cdp_cmd(
