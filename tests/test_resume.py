@@ -123,3 +123,15 @@ def test_loaded_agent_acts_like_the_trained_one(tmp_path):
     np.testing.assert_array_equal(agent.q_values(obs), trainer.agent.q_values(obs))
     assert meta["env_id"] == "CartPole-v1" and meta["step"] == 300
     env.close()
+
+
+def test_resume_without_replay_refills_it_before_learning_again(tmp_path):
+    rlgames.train("CartPole-v1", steps=300, seed=0, out=tmp_path, save_replay=False, **FAST)
+    trainer = Trainer.resume(tmp_path)
+    assert len(trainer.replay) == 0 and trainer.learn_from == 400
+    updates = trainer.updates
+    trainer.train(96)
+    assert trainer.updates == updates  # still refilling
+    trainer.train(200)
+    trainer.close()
+    assert trainer.updates > updates and len(trainer.replay) == 296

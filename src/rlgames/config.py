@@ -24,8 +24,9 @@ class TrainConfig:
 
     n_envs: int = 1
     """Parallel sub-envs in one Gymnasium vector env (1 = a vector env of one)."""
-    vectorization_mode: str = "sync"
-    """How sub-envs run when n_envs > 1: "sync" (one process) or "async" (one process each)."""
+    vectorization_mode: str | None = None
+    """When n_envs > 1: "sync" (one process) or "async" (one process each); None = the game's
+    default in rlgames.envs.factory.GAME_DEFAULTS."""
     buffer_size: int = 100_000
     """Replay capacity in transitions."""
     learning_starts: int = 1_000

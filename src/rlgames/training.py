@@ -147,6 +147,8 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.total_steps = int(total_steps)
         self.step = self.episodes = self.updates = 0
+        self.learn_from = self.config.learning_starts
+        """Step of the first gradient step: learning_starts, later after a replay-less resume."""
         self.best_eval = -float("inf")
         self.last_eval: dict[str, float] | None = None
         self._build()
@@ -240,7 +242,7 @@ class Trainer:
                     self.ep_return[i], self.ep_length[i] = 0.0, 0
             obs = self.obs = next_obs
 
-            if self.step >= cfg.learning_starts:
+            if self.step >= self.learn_from:
                 rounds = self.step // cfg.train_freq - prev // cfg.train_freq
                 if rounds and cfg.lr_end is not None:
                     self._set_lr()
@@ -343,6 +345,7 @@ class Trainer:
             "epsilon": self.epsilon(),
             "best_eval": self.best_eval if np.isfinite(self.best_eval) else None,
             "has_replay": with_replay,
+            "learn_from": self.learn_from,
             "numpy_rng": self.rng.bit_generator.state,
             "numpy_global_rng": _np_global_state(),
             "python_rng": [py_state[0], list(py_state[1]), py_state[2]],
@@ -408,6 +411,9 @@ class Trainer:
             self.obs, _ = self.envs.reset(seed=self.seed + meta["step"])
             self.replay.open[:] = False
         self.step, self.episodes, self.updates = meta["step"], meta["episodes"], meta["updates"]
+        self.learn_from = meta["learn_from"]
+        if not meta["has_replay"]:  # refill the empty replay before learning again
+            self.learn_from = self.step + self.config.learning_starts
         self.best_eval = -float("inf") if meta["best_eval"] is None else meta["best_eval"]
         self.rng.bit_generator.state = meta["numpy_rng"]
         np.random.set_state(tuple(meta["numpy_global_rng"]))  # noqa: NPY002
