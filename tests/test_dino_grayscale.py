@@ -7,6 +7,7 @@ the other does grayscale and the area resize inside the page.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from gymnasium.wrappers import GrayscaleObservation, ResizeObservation
@@ -15,6 +16,7 @@ pytest.importorskip("selenium")
 pytest.importorskip("websocket")
 
 from rlgames.envs.dino import ChromeDinoEnv  # noqa: E402
+from rlgames.envs.dino.game import decode_frame  # noqa: E402
 
 pytestmark = pytest.mark.dino
 
@@ -71,3 +73,34 @@ def test_full_size_grayscale_equals_the_grayscale_wrapper_exactly():
 def test_screen_size_larger_than_the_canvas_is_refused():
     with pytest.raises(ValueError, match="must fit in the 150x"):
         ChromeDinoEnv(obs_type="grayscale", screen_size=(300, 300))
+
+
+# Random RGBA (any alpha) on a canvas of the game's size, read back by the page's own code.
+RANDOM_CANVAS = """(() => {
+  const canvas = document.createElement('canvas');
+  canvas.width = %d;
+  canvas.height = %d;
+  const ctx = canvas.getContext('2d');
+  const image = ctx.createImageData(canvas.width, canvas.height);
+  for (let i = 0; i < image.data.length; i++) image.data[i] = Math.floor(Math.random() * 256);
+  ctx.putImageData(image, 0, 0);
+  const frame = new __rlFrame.Frame(canvas);
+  return [frame.readRGB(), frame.readGray(), frame.readGraySmall(84, 84),
+          frame.readGraySmall(100, 200)].map((bytes) => __rlFrame.encode(bytes));
+})()"""
+
+
+def test_gray_and_area_resize_match_numpy_and_cv2_on_dense_random_pixels():
+    env = ChromeDinoEnv(obs_type="rgb")
+    try:
+        h, w = env.observation_space.shape[:2]
+        rgb, full, small, wide = env.browser.evaluate(RANDOM_CANVAS % (w, h))
+    finally:
+        env.close()
+    rgb = decode_frame(rgb).reshape(h, w, 3)
+    gray = np.sum(np.multiply(rgb, np.array([0.2125, 0.7154, 0.0721])), axis=-1).astype(np.uint8)
+    np.testing.assert_array_equal(decode_frame(full).reshape(h, w), gray)
+    for coded, (rows, cols) in [(small, (84, 84)), (wide, (100, 200))]:
+        expected = cv2.resize(gray, (cols, rows), interpolation=cv2.INTER_AREA).astype(int)
+        diff = decode_frame(coded).reshape(rows, cols).astype(int) - expected
+        assert np.abs(diff).max() <= 1 and (diff != 0).mean() < 0.01
