@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -225,3 +227,14 @@ def test_birds_come_at_speed_and_birds_false_removes_them():
     finally:
         env.close()
     assert birds > 0
+
+
+@pytest.mark.dino
+def test_a_resized_window_does_not_disturb_the_game(state_env):
+    state_env.reset(seed=0)
+    undisturbed = [state_env.step(0)[0] for _ in range(20)]
+    state_env.reset(seed=0)
+    state_env.browser.evaluate("window.dispatchEvent(new Event('resize')), 1")
+    time.sleep(0.4)  # the game answers a resize on a real-time 250 ms timer
+    disturbed = [state_env.step(0)[0] for _ in range(20)]
+    np.testing.assert_array_equal(undisturbed, disturbed)

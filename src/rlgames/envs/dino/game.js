@@ -107,6 +107,12 @@
     startWithoutIntro() {
       const r = this.r;
       r.onVisibilityChange = () => {}; // a blurred headless window must not pause the game
+      // Nor may a resized window: the game would re-lay itself out, and stop, on a real-time
+      // timer. The canvas keeps the size it was created with.
+      r.adjustDimensions = () => {
+        clearInterval(r.resizeTimerId);
+        r.resizeTimerId = undefined;
+      };
       if (!r.activated) {
         r.playIntro();
         r.startGame();
