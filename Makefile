@@ -31,6 +31,9 @@ $(VENV)/.installed: pyproject.toml
 # Mario on Python < 3.13 needs numpy < 2 (gym-super-mario-bros 7.4 / nes-py 8.2): its own venv.
 $(MARIO_VENV)/.installed: pyproject.toml
 	test -x $(MARIO_VENV)/bin/python || $(PY) -m venv $(MARIO_VENV)
+	command -v g++ >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++; } || \
+		{ echo "nes-py builds a C++ extension: install g++ (apt-get install g++)"; exit 1; }
 	$(MARIO_VENV)/bin/pip install --quiet "$(TORCH_SPEC)" "numpy<2"
 	$(MARIO_VENV)/bin/pip install --quiet -e ".[mario,atari,dev]"
 	touch $@
