@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,13 +22,15 @@ from rlgames.training import evaluate
 
 
 def run_seed(seed: int, args: argparse.Namespace) -> tuple[float, float]:
+    out = Path(f"{args.out}/{args.agent}-{args.tag}seed{seed}")
+    shutil.rmtree(out, ignore_errors=True)  # a re-run starts afresh
     start = time.perf_counter()
     trainer = rlgames.train(
         "CartPole-v1",
         agent=args.agent,
         steps=args.steps,
         seed=seed,
-        out=f"{args.out}/{args.agent}-{args.tag}seed{seed}",
+        out=out,
         progress=False,
         tensorboard=False,
         plot_every=0,
