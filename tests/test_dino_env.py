@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import gymnasium as gym
@@ -238,3 +239,23 @@ def test_a_resized_window_does_not_disturb_the_game(state_env):
     time.sleep(0.4)  # the game answers a resize on a real-time 250 ms timer
     disturbed = [state_env.step(0)[0] for _ in range(20)]
     np.testing.assert_array_equal(undisturbed, disturbed)
+
+
+@pytest.mark.dino
+@pytest.mark.skipif(
+    not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")),
+    reason="needs a display (e.g. run under xvfb-run)",
+)
+def test_a_visible_window_plays_the_same_frames_as_headless():
+    shown = ChromeDinoEnv(render_mode="human", obs_type="grayscale", frame_skip=8)
+    hidden = ChromeDinoEnv(obs_type="grayscale", frame_skip=8)
+    try:
+        assert "human" in shown.metadata["render_modes"] and shown.render() is None
+        a, _ = shown.reset(seed=2)
+        b, _ = hidden.reset(seed=2)
+        np.testing.assert_array_equal(a, b)
+        for _ in range(10):
+            np.testing.assert_array_equal(shown.step(0)[0], hidden.step(0)[0])
+    finally:
+        shown.close()
+        hidden.close()
