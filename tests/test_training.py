@@ -120,6 +120,15 @@ def test_epsilon_falls_linearly_then_stays(tmp_path):
     trainer.close()
 
 
+def test_learning_rate_anneals_linearly_over_lr_decay_steps(tmp_path):
+    trainer = Trainer(
+        "CartPole-v1", out=tmp_path, seed=0, lr=1e-3, lr_end=0.0, lr_decay_steps=1000, **FAST
+    )
+    trainer.train(500)  # the last training round runs at step 496 (train_freq 16)
+    trainer.close()
+    assert trainer.agent.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * (1 - 0.496))
+
+
 def test_per_env_defaults_apply_and_overrides_win(tmp_path):
     trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, progress=False, train_freq=8)
     assert trainer.config.train_freq == 8  # override

@@ -42,8 +42,11 @@ class TrainConfig:
     epsilon_decay_steps: int = 10_000
     """Env steps over which epsilon falls linearly from epsilon_start to epsilon_end."""
     lr_end: float | None = None
-    """Learning rate at the run's last step, reached linearly from the agent's lr (None = keep
-    it constant). Annealing steadies the final greedy policy."""
+    """Learning rate reached linearly from the agent's lr after lr_decay_steps (None = keep it
+    constant). Annealing steadies the final greedy policy."""
+    lr_decay_steps: int = 0
+    """Env steps over which lr falls to lr_end (0 = the run's total steps, which then depends
+    on how far the run is meant to go)."""
     eval_every: int = 0
     """Env steps between greedy evaluations on a separate env (0 = never during training)."""
     eval_episodes: int = 10
@@ -95,6 +98,7 @@ _CARTPOLE = {
     "epsilon_decay_steps": 8_000,
     "n_step": 3,
     "lr_end": 0.0,
+    "lr_decay_steps": 50_000,
     "log_every": 2_000,
     # A 256x256 MLP gains nothing from a second thread, and on a busy machine the threads'
     # spin-waits cost 10x (measured: 2,000 steps in 9.8 s with 1 thread, 103 s with 2).

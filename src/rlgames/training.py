@@ -272,8 +272,9 @@ class Trainer:
         return self
 
     def _set_lr(self) -> None:
-        """Linear learning-rate annealing from the agent's lr to lr_end at total_steps."""
-        frac = min(1.0, self.step / max(1, self.total_steps))
+        """Linear learning-rate annealing from the agent's lr to lr_end over lr_decay_steps."""
+        horizon = self.config.lr_decay_steps or self.total_steps
+        frac = min(1.0, self.step / max(1, horizon))
         lr = self.agent.config.lr + frac * (self.config.lr_end - self.agent.config.lr)
         for group in self.agent.optimizer.param_groups:
             group["lr"] = lr
