@@ -183,11 +183,14 @@ class RunLogger:
             self._tb.add_scalar("eval/mean_return", row["mean"], step)
         return row
 
-    def progress(self, n: int, epsilon: float) -> None:
+    def progress(self, n: int, epsilon: float, total_steps: int | None = None) -> None:
         """Advance the progress bar by n env steps and show recent return and epsilon."""
         if self._bar is not None:
+            if total_steps is not None and total_steps != self._bar.total:
+                self._bar.total = total_steps
+            postfix = {"ret": f"{self.recent_return:.1f}", "eps": f"{epsilon:.3f}"}
+            self._bar.set_postfix(postfix, refresh=False)
             self._bar.update(n)
-            self._bar.set_postfix(ret=f"{self.recent_return:.1f}", eps=f"{epsilon:.3f}")
 
     def positions(self) -> dict[str, int]:
         """Rows in each CSV, flushed to disk: what a checkpoint records to resume from."""

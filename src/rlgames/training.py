@@ -33,6 +33,8 @@ from rlgames.logger import RunLogger
 Callback = Callable[["Trainer"], Any]
 """Called as callback(trainer) after every vector-env step; returning False stops training."""
 
+PROGRESS_EVERY = 256
+"""Env steps between progress-bar updates."""
 AGENT_FIELDS = {f.name for f in dataclasses.fields(AgentConfig)}
 
 
@@ -254,7 +256,8 @@ class Trainer:
                     self._n_stats += 1
             if _crossed(prev, self.step, cfg.log_every):
                 self._log_metrics(eps)
-                log.progress(self.step - shown, eps)
+            if self.step - shown >= PROGRESS_EVERY:
+                log.progress(self.step - shown, eps, self.total_steps)
                 shown = self.step
             if _crossed(prev, self.step, cfg.eval_every):
                 self.run_evaluation()
@@ -265,7 +268,7 @@ class Trainer:
             for callback in self.callbacks:
                 if callback(self) is False:
                     stop = True
-        log.progress(self.step - shown, self.epsilon())
+        log.progress(self.step - shown, self.epsilon(), self.total_steps)
         self.save()
         if cfg.plot_every > 0:
             log.plot()
