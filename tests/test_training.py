@@ -176,3 +176,20 @@ def test_training_docs_walkthrough_runs_as_written(tmp_path, monkeypatch):
         exec(compile(block, f"docs/training.md:python-block-{i}", "exec"), namespace)  # noqa: S102
     assert (tmp_path / "runs" / "cartpole-walkthrough" / "my-returns.png").exists()
     assert namespace["meta"]["step"] == 7_000
+
+
+@pytest.mark.dino
+def test_chrome_dino_trains_and_resumes_through_the_same_loop(tmp_path):
+    settings = dict(
+        progress=False, tensorboard=False, buffer_size=2000, learning_starts=100, batch_size=8,
+        plot_every=0,
+    )  # fmt: skip
+    trainer = rlgames.train("ChromeDino-v0", steps=150, seed=0, out=tmp_path, **settings)
+    assert trainer.envs.single_observation_space.shape == (4, 84, 84)
+    assert trainer.updates == (150 - 100) // 4 + 1
+    resumed = Trainer.resume(tmp_path)  # the browser's game state is not restorable:
+    try:  # the resumed run starts a new, seeded episode and goes on learning
+        resumed.train(40)
+    finally:
+        resumed.close()
+    assert resumed.step == 190 and resumed.updates == trainer.updates + 10
