@@ -83,6 +83,12 @@ def test_an_agent_and_its_replay_buffer_survive_a_checkpoint(tmp_path):
         assert torch.equal(restored[key], value), key
     for key, value in buffer.state_dict().items():
         np.testing.assert_array_equal(buffer2.state_dict()[key], value)
+    batch = buffer.sample(8, np.random.default_rng(1))  # and both learn on identically
+    agent.update(batch)
+    agent2.update(batch)
+    restored = agent2.state_dict()
+    for key, value in agent.state_dict().items():
+        assert torch.equal(restored[key], value), key
 
 
 @pytest.mark.parametrize(

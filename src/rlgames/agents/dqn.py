@@ -206,10 +206,10 @@ class DQN:
         out: dict[str, torch.Tensor] = {}
         for prefix, net in (("online", self.online), ("target", self.target)):
             for key, value in net.state_dict().items():
-                out[f"{prefix}.{key}"] = value.detach().cpu().clone()
+                out[f"{prefix}.{key}"] = _plain_copy(value)
         for index, state in self.optimizer.state_dict()["state"].items():
             for key, value in state.items():
-                out[f"optimizer.{index}.{key}"] = torch.as_tensor(value).detach().cpu().clone()
+                out[f"optimizer.{index}.{key}"] = _plain_copy(torch.as_tensor(value))
         out["counters.updates"] = torch.tensor(self.updates, dtype=torch.int64)
         rng_state = json.dumps(self.rng.bit_generator.state).encode()
         out["rng.state"] = torch.tensor(list(rng_state), dtype=torch.uint8)
@@ -227,10 +227,19 @@ class DQN:
                 opt_state.setdefault(int(index), {})[name] = value
         groups = self.optimizer.state_dict()["param_groups"]
         self.optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
+        for param, moments in self.optimizer.state.items():  # moments take their param's layout
+            for key, value in moments.items():
+                if torch.is_tensor(value) and value.shape == param.shape:
+                    moments[key] = torch.empty_like(param).copy_(value)
         self.updates = int(state["counters.updates"])
         if "rng.state" in state:
             raw = bytes(state["rng.state"].tolist())
             self.rng.bit_generator.state = json.loads(raw.decode())
+
+
+def _plain_copy(value: torch.Tensor) -> torch.Tensor:
+    """A detached CPU copy in standard (contiguous) layout, as safetensors stores it."""
+    return value.detach().cpu().clone(memory_format=torch.contiguous_format)
 
 
 class DoubleDQN(DQN):

@@ -43,11 +43,15 @@ class NatureCNN(nn.Module):
         self.n_flat = int(n_flat)
         self.fc = nn.Sequential(nn.Linear(self.n_flat, features), nn.ReLU())
         self.out_features = features
+        # Channels-last convolutions run faster forward + backward on CPU (oneDNN); the flatten
+        # reads logical (C, H, W) order, so the maths and the weights' meaning are unchanged.
+        self.convs.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.add_channel_dim:
             x = x.unsqueeze(1)
-        return self.fc(self.convs(x.float() / 255.0))
+        x = (x.float() / 255.0).contiguous(memory_format=torch.channels_last)
+        return self.fc(self.convs(x))
 
 
 class MLP(nn.Module):
