@@ -122,3 +122,14 @@ def test_dino_through_make_env_gives_stacked_gray_frames():
 def test_check_env_passes_on_every_mario_id(env_id):
     with gym.make(env_id) as env:
         check_env(env.unwrapped, skip_render_check=True)
+
+
+@pytest.mark.dino
+def test_every_sub_env_gets_the_callers_keywords():
+    # make_env consumes obs_type for the Dino pipeline: each sub-env must still see it
+    envs = rlgames.make_env("ChromeDino-v0", n_envs=2, obs_type="state", vectorization_mode="sync")
+    try:
+        assert envs.single_observation_space.dtype == np.float32
+        assert envs.reset(seed=0)[0].shape == (2, *envs.single_observation_space.shape)
+    finally:
+        envs.close()

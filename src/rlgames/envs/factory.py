@@ -128,6 +128,7 @@ def _make_one(
     env_kwargs: dict[str, Any],
 ) -> gym.Env:
     skip, gray, size, stack = options["skip"], options["gray"], options["size"], options["stack"]
+    env_kwargs = dict(env_kwargs)  # each sub-env gets the caller's keywords afresh
     if family == "dino":
         obs_type = env_kwargs.pop("obs_type", "grayscale" if gray else "rgb")
         env_kwargs.setdefault("frame_skip", skip or 1)
