@@ -193,3 +193,11 @@ def test_chrome_dino_trains_and_resumes_through_the_same_loop(tmp_path):
     finally:
         resumed.close()
     assert resumed.step == 190 and resumed.updates == trainer.updates + 10
+
+
+def test_games_without_their_own_defaults_row_take_their_familys():
+    from rlgames.config import DEFAULTS, env_defaults
+
+    assert env_defaults("SuperMarioBros-3-2-v0") == DEFAULTS["rlgames/SuperMarioBros-1-1-v0"]
+    assert env_defaults("ALE/Pong-v5") == DEFAULTS["ALE/Breakout-v5"]
+    assert env_defaults("Acrobot-v1") == {}

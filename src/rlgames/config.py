@@ -131,22 +131,31 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "epsilon_decay_steps": 50_000,
         "target_update": 500,
     },
-    "rlgames/SuperMarioBros-1-1-v0": {
+    "rlgames/SuperMarioBros-1-1-v0": {  # the PyTorch Mario tutorial's DDQN settings
         **_ATARI_LIKE,
         "lr": 2.5e-4,
+        "gamma": 0.9,
         "learning_starts": 10_000,
         "train_freq": 3,
         "epsilon_end": 0.1,
         "epsilon_decay_steps": 200_000,
-        "target_update": 3_000,
+        "target_update": 3_333,  # its sync every 10,000 env steps, in updates at train_freq 3
     },
 }
 """Per-env starting values for TrainConfig and AgentConfig fields, keyed by env id."""
 
 
+#: The row a game without its own row takes: every Atari game Breakout's, every stage 1-1's.
+FAMILY_ROWS = {"atari": "ALE/Breakout-v5", "mario": "rlgames/SuperMarioBros-1-1-v0"}
+
+
 def env_defaults(env_id: str) -> dict[str, Any]:
-    """The defaults row for an env id (an empty dict for an id not in the table)."""
-    return dict(DEFAULTS.get(env_id, {}))
+    """The defaults row for an env id: its own, else its game family's, else empty."""
+    from rlgames.envs.factory import game_family, resolve_id
+
+    env_id = resolve_id(env_id)
+    row = DEFAULTS.get(env_id) or DEFAULTS.get(FAMILY_ROWS.get(game_family(env_id), ""), {})
+    return dict(row)
 
 
 def split_overrides(
