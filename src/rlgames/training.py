@@ -5,7 +5,7 @@ A run directory holds ``config.json``, the logs (``metrics.csv``, ``episodes.csv
 ``best.ckpt``: the weights with the best greedy evaluation). ``latest.ckpt`` holds everything
 needed to continue exactly: weights, optimizer, replay contents and cursor, every RNG (torch,
 numpy, Python, each sub-env's generator), counters, epsilon, the logger's position, and the
-envs' in-progress episodes where that state can be read back (see `capture_envs`).
+envs' in-progress episodes where that state can be read back (see `rlgames.envstate`).
 
     trainer = rlgames.train("CartPole-v1", agent="dqn", steps=50_000, seed=0, out="runs/cp")
     trainer = Trainer.resume("runs/cp"); trainer.train()   # continue, e.g. in a new process
@@ -28,7 +28,11 @@ from rlgames.agents import AgentConfig, ReplayBuffer, make_agent
 from rlgames.checkpoint import check_compatible, describe_space, load_checkpoint, save_checkpoint
 from rlgames.config import TrainConfig, env_defaults, split_overrides, to_jsonable
 from rlgames.envs.factory import make_env
+from rlgames.envstate import capture_envs, restore_envs
+from rlgames.evaluation import evaluate, load_agent, resolve_checkpoint
 from rlgames.logger import RunLogger
+
+__all__ = ["Trainer", "evaluate", "load_agent", "make_train_envs", "resolve_checkpoint", "train"]
 
 Callback = Callable[["Trainer"], Any]
 """Called as callback(trainer) after every vector-env step; returning False stops training."""
@@ -57,55 +61,6 @@ def make_train_envs(env_id: str, config: TrainConfig) -> gym.vector.VectorEnv:
             **kwargs,
         )
     return envs
-
-
-def evaluate(agent: Any, env: gym.Env, episodes: int, seeds: Iterable[int]) -> np.ndarray:
-    """Greedy returns of `episodes` episodes; episode i is reset with the i-th seed."""
-    returns = []
-    for _, seed in zip(range(episodes), seeds):
-        obs, _ = env.reset(seed=int(seed))
-        total, done = 0.0, False
-        while not done:
-            obs, reward, terminated, truncated, _ = env.step(agent.act(obs, epsilon=0.0))
-            total += float(reward)
-            done = terminated or truncated
-        returns.append(total)
-    return np.asarray(returns, dtype=np.float64)
-
-
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or a run directory (its checkpoints/latest.ckpt)."""
-    path = Path(path)
-    if path.is_dir():
-        candidate = path / "checkpoints" / "latest.ckpt"
-        if not candidate.exists():
-            raise FileNotFoundError(f"{path} is a directory without checkpoints/latest.ckpt")
-        return candidate
-    return path
-
-
-def load_agent(
-    path: str | Path, env_id: str | None = None, **env_kwargs: Any
-) -> tuple[Any, gym.Env, dict[str, Any]]:
-    """(agent, env, meta) from a checkpoint file or run directory, for evaluation or play.
-
-    The env is built as in training (the run's env_kwargs) but without life loss or reward
-    clipping; `env_id` defaults to the checkpoint's and must have the same spaces.
-    """
-    tensors, _, meta = load_checkpoint(resolve_checkpoint(path))
-    env_id = env_id or meta["env_id"]
-    env = make_env(env_id, **{**meta["train_config"]["env_kwargs"], **env_kwargs})
-    try:
-        check_compatible(
-            meta, observation_space=env.observation_space, action_space=env.action_space
-        )
-        agent_config = dict(meta["agent_config"])
-        agent = make_agent(meta["agent"], env.observation_space, env.action_space, **agent_config)
-        agent.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("trainer.")})
-    except BaseException:
-        env.close()
-        raise
-    return agent, env, meta
 
 
 class Trainer:
@@ -433,81 +388,6 @@ class Trainer:
             self._eval_env.close()
         if self.logger is not None:
             self.logger.close()
-
-
-# ----------------------------------------------------------------- env state
-# Per-wrapper counters that decide what the next step returns (by wrapper class name).
-_WRAPPER_STATE = {
-    "TimeLimit": ("_elapsed_steps",),
-    "OrderEnforcing": ("_has_reset",),
-    "EpisodicLife": ("lives", "game_over"),
-}
-_SCALARS = (bool, int, float, str, type(None))
-
-
-def _restorable(env: gym.Env) -> bool:
-    """Classic-control envs keep their whole state in `state` plus scalar attributes."""
-    return type(env.unwrapped).__module__.startswith("gymnasium.envs.classic_control")
-
-
-def _wrappers(env: gym.Env) -> list[gym.Env]:
-    chain = [env]
-    while isinstance(chain[-1], gym.Wrapper):
-        chain.append(chain[-1].env)
-    return chain
-
-
-def capture_envs(envs: gym.vector.VectorEnv) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Each sub-env's generator state and, where restorable, its full in-episode state.
-
-    Exact for classic-control envs (CartPole...) in a sync vector env: physics state, scalar
-    attributes, TimeLimit counters and the generator. For emulator and browser envs (ALE,
-    NES, Chromium) only the generator is saved: a resume starts new, seeded episodes there.
-    """
-    subs = getattr(envs, "envs", None)
-    if subs is None:  # async vector env: the sub-envs live in other processes
-        return [], {}
-    meta: list[dict[str, Any]] = []
-    arrays: dict[str, Any] = {}
-    for i, env in enumerate(subs):
-        u = env.unwrapped
-        m: dict[str, Any] = {"restorable": _restorable(env), "wrappers": {}}
-        if u._np_random is not None:
-            m["np_random"] = u.np_random.bit_generator.state
-        for depth, w in enumerate(_wrappers(env)):
-            for attr in _WRAPPER_STATE.get(type(w).__name__, ()):
-                m["wrappers"][f"{depth}.{attr}"] = getattr(w, attr)
-        if m["restorable"]:
-            m["scalars"] = {k: v for k, v in vars(u).items() if isinstance(v, _SCALARS)}
-            if getattr(u, "state", None) is not None:
-                arrays[f"{i}.state"] = np.array(u.state)
-        meta.append(m)
-    return meta, arrays
-
-
-def restore_envs(
-    envs: gym.vector.VectorEnv, meta: list[dict[str, Any]], arrays: dict[str, Any]
-) -> bool:
-    """Put back what `capture_envs` saved; True when the episodes continue exactly."""
-    subs = getattr(envs, "envs", None)
-    if subs is None or len(meta) != len(subs):
-        return False
-    exact = all(m["restorable"] for m in meta)
-    for i, (env, m) in enumerate(zip(subs, meta)):
-        u = env.unwrapped
-        if "np_random" in m:
-            u.np_random.bit_generator.state = m["np_random"]
-        if not exact:
-            continue
-        chain = _wrappers(env)
-        for key, value in m["wrappers"].items():
-            depth, attr = key.split(".", 1)
-            setattr(chain[int(depth)], attr, value)
-        for key, value in m["scalars"].items():
-            setattr(u, key, value)
-        if f"{i}.state" in arrays:
-            u.state = np.array(arrays[f"{i}.state"])
-    return exact
 
 
 def _crossed(prev: int, now: int, every: int) -> bool:
