@@ -133,3 +133,9 @@ def test_every_sub_env_gets_the_callers_keywords():
         assert envs.reset(seed=0)[0].shape == (2, *envs.single_observation_space.shape)
     finally:
         envs.close()
+
+
+def test_cartpole_with_skip_and_stack_stays_a_state_vector():
+    env = rlgames.make_env("CartPole-v1", skip=2, stack=3)
+    assert env.observation_space.shape == (3, 4)
+    assert env.reset(seed=0)[0].shape == (3, 4)

@@ -120,3 +120,12 @@ def test_grayscale_is_bit_identical_to_gymnasiums():
 def test_grayscale_rejects_non_rgb_observations():
     with pytest.raises(ValueError, match="RGB"):
         GrayScale(GrayScale(CounterEnv()))
+
+
+def test_preprocess_on_state_vectors_skips_and_stacks_without_pixel_steps():
+    from gymnasium.wrappers import FlattenObservation
+
+    env = preprocess(FlattenObservation(CounterEnv(shape=(2, 2))), skip=2, gray=False, size=None)
+    assert env.observation_space.shape == (4, 12)
+    env.reset(seed=0)
+    assert env.step(0)[1] == 1 + 2

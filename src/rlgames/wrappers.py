@@ -123,11 +123,12 @@ def preprocess(
         env = GrayScale(env)
     if size is not None:
         env = Resize(env, size)
-    if not gray:
+    colour = not gray and len(env.observation_space.shape) == 3  # (H, W, C) frames
+    if colour:
         env = ChannelsFirst(env)
     if stack is not None and int(stack) > 1:
         env = FrameStack(env, stack)
         shape = env.observation_space.shape
-        if not gray:  # (stack, C, H, W) → (stack·C, H, W)
+        if colour:  # (stack, C, H, W) → (stack·C, H, W)
             env = ReshapeObservation(env, (shape[0] * shape[1], *shape[2:]))
     return env

@@ -137,7 +137,7 @@ def _make_one(
             env = FrameStack(env, stack) if stack and stack > 1 else env
         elif obs_type == "rgb":
             env = gym.make(env_id, obs_type=obs_type, **env_kwargs)
-            env = preprocess(env, skip=None, gray=False, size=size, stack=stack)
+            env = preprocess(env, skip=None, gray=gray, size=size, stack=stack)
         else:  # "state": a float vector; stack only when asked for
             env = gym.make(env_id, obs_type=obs_type, **env_kwargs)
             env = FrameStack(env, stack) if explicit_stack and stack > 1 else env
