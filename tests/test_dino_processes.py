@@ -89,6 +89,27 @@ def test_interpreter_exit_ends_the_browser():
     assert gone(int(out.stdout.split()[-1]))
 
 
+def test_an_unclosed_async_vector_env_ends_its_browsers_at_exit():
+    # Gymnasium ends the workers of an unclosed AsyncVectorEnv with SIGTERM at exit; each
+    # worker's browser (chromedriver leads its process group) must end with it.
+    script = (
+        "import os, rlgames\n"
+        "envs = rlgames.make_env('ChromeDino-v0', n_envs=2, obs_type='state')\n"
+        "envs.reset(seed=0)\n"
+        "workers = {p.pid for p in envs.processes}\n"
+        "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+        "    stat = open(f'/proc/{pid}/stat').read()\n"
+        "    if int(stat[stat.rindex(')') + 2 :].split()[1]) in workers:\n"
+        "        print(pid, flush=True)  # a worker's child: its chromedriver\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, check=True
+    )
+    groups = [int(pid) for pid in out.stdout.split()]
+    assert len(groups) == 2
+    assert all(gone(group) for group in groups)
+
+
 def test_a_killed_browser_ends_the_episode_truncated_and_is_replaced():
     env, group = start_env()
     try:

@@ -50,6 +50,8 @@ DRIVER_PLACES = (
 CHROME_FLAGS = (
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-crash-reporter",  # crashpad would run in a session of its own, outside our group
+    "--disable-breakpad",
     "--disable-dev-shm-usage",
     "--mute-audio",
     "--no-first-run",
@@ -168,6 +170,7 @@ class Browser:
         self.window_size = window_size
         self._res = _Resources()
         self._finalizer = weakref.finalize(self, _release, self._res)
+        _exit_cleanly_on_sigterm_in_workers()
 
     @property
     def running(self) -> bool:
@@ -214,10 +217,12 @@ class Browser:
         service = Service(self.driver_path, popen_kw={"start_new_session": True})
         try:
             res.driver = webdriver.Chrome(options=options, service=service)
-        except WebDriverException as err:
+        except BaseException as err:  # Ctrl-C included: whatever started must end
             res.driver_proc = getattr(service, "process", None)
             res.group = res.driver_proc.pid if res.driver_proc is not None else None
             _release(res)
+            if not isinstance(err, WebDriverException):
+                raise
             raise RuntimeError(
                 f"Chromium at {self.chrome_path} did not start under {self.driver_path}: "
                 f"{err.msg}. Their major versions must match. {INSTALL_HINT}"
@@ -247,3 +252,22 @@ class Browser:
     def close(self) -> None:
         """End Chromium and chromedriver now (also done on garbage collection and at exit)."""
         _release(self._res)
+
+
+def _exit_cleanly_on_sigterm_in_workers() -> None:
+    """In a worker process (an AsyncVectorEnv's), make SIGTERM a normal exit.
+
+    Gymnasium ends the workers of an unclosed async vector env with SIGTERM; by default that
+    kills the worker at once, before its ``env.close()``, and the browser outlives it. As a
+    SystemExit, the worker's cleanup runs and ends the browser.
+    """
+    import multiprocessing
+    import sys
+    import threading
+
+    if multiprocessing.parent_process() is None:
+        return
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
