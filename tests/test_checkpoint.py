@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -263,3 +264,15 @@ def test_empty_and_zero_size_contents_round_trip(tmp_path):
     path = save_checkpoint(tmp_path / "e", {}, {"none": np.zeros((0, 3), np.uint8)}, {})
     tensors, arrays, meta = load_checkpoint(path)
     assert tensors == {} and meta == {} and arrays["none"].shape == (0, 3)
+
+
+def test_temporaries_left_by_killed_writers_are_removed_by_the_next_write(tmp_path):
+    path = tmp_path / "latest.ckpt"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], text=True,
+                          capture_output=True, check=True).stdout.strip()  # fmt: skip
+    stale = tmp_path / f".latest.ckpt.{dead}.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    live = tmp_path / f".latest.ckpt.{os.getppid()}.tmp"  # a writer still running: kept
+    live.write_bytes(b"in progress")
+    save_checkpoint(path, {}, {}, {})
+    assert not stale.exists() and live.exists()

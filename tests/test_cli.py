@@ -125,3 +125,15 @@ def test_play_records_raw_atari_frames_not_the_agents_84x84_stack(tmp_path):
     assert "wrote 31 frames" in done.stdout  # the reset frame and one per step
     with Image.open(gif) as image:  # the ALE screen; Pillow merges identical frames
         assert image.size == (160, 210) and 1 < image.n_frames <= 31
+
+
+def test_eval_with_fewer_seeds_than_episodes_says_so(run_dir):
+    done = rlgames("eval", "--checkpoint", str(run_dir), "--episodes", "5", "--seeds", "0-1",
+                   check=False)  # fmt: skip
+    assert done.returncode != 0 and "--episodes 5 needs as many seeds" in done.stderr
+
+
+def test_resume_with_an_agent_option_is_refused_with_one_clear_error(run_dir):
+    done = rlgames("train", "--resume", str(run_dir), "--lr", "0.001", check=False)
+    assert done.returncode != 0 and "lr cannot change when a run resumes" in done.stderr
+    assert "Traceback" not in done.stderr

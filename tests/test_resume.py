@@ -135,3 +135,35 @@ def test_resume_without_replay_refills_it_before_learning_again(tmp_path):
     trainer.train(200)
     trainer.close()
     assert trainer.updates > updates and len(trainer.replay) == 296
+
+
+def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_the_run_resumes(tmp_path):
+    import os
+    import signal
+
+    def press_ctrl_c(trainer):
+        if trainer.step == 120:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c], **FAST)
+    with pytest.raises(KeyboardInterrupt, match="checkpoint written"):
+        trainer.train(1_000)
+    trainer.close()
+    assert trainer.step == 120
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler given back
+    resumed = Trainer.resume(tmp_path)
+    assert resumed.step == 120
+    resumed.close()
+
+
+def test_a_run_stopped_before_its_first_checkpoint_says_how_to_go_on(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):
+        Trainer.resume(tmp_path)
+
+
+def test_resume_refuses_changes_that_would_make_it_another_run(tmp_path):
+    rlgames.train("CartPole-v1", steps=50, seed=0, out=tmp_path, **FAST)
+    with pytest.raises(ValueError, match="lr cannot change when a run resumes"):
+        Trainer.resume(tmp_path, lr=1e-3)
+    Trainer.resume(tmp_path, eval_every=100).close()  # a logging-only change is fine

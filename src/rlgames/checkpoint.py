@@ -96,6 +96,7 @@ def save_checkpoint(
             f"checkpoint meta must be plain JSON (dict, list, str, int, finite float, bool, None): "
             f"{error}"
         ) from None
+    _remove_stale_temporaries(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
@@ -112,6 +113,21 @@ def save_checkpoint(
         raise
     _fsync_dir(path.parent)
     return path
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete temporaries of `path` left by writers that were killed (their pid is gone):
+    with a replay buffer inside, each can be gigabytes."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except PermissionError:  # alive, another user's
+            pass
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -15,11 +15,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import types
 import typing
 from pathlib import Path
 from typing import Any
+
+from gymnasium.error import DependencyNotInstalled
 
 from rlgames.config import TrainConfig, field_docs, load_config_file
 
@@ -143,6 +146,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     agent, env, meta = load_agent(args.checkpoint, env_id=args.env)
     seeds = args.seeds if args.seeds is not None else list(range(args.episodes or 10))
     episodes = args.episodes or len(seeds)
+    if episodes > len(seeds):
+        raise SystemExit(
+            f"rlgames eval: --episodes {episodes} needs as many seeds, --seeds gives {len(seeds)}"
+        )
     try:
         returns = evaluate(agent, env, episodes, seeds)
     finally:
@@ -211,7 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rlgames`` console script."""
     args = build_parser().parse_args(argv)
     commands = {"train": cmd_train, "eval": cmd_eval, "play": cmd_play}
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except (ValueError, OSError, DependencyNotInstalled) as error:  # CheckpointError included
+        if os.environ.get("RLGAMES_DEBUG"):
+            raise
+        # Bad input (a foreign checkpoint, a missing run, a refused option): one line, no trace.
+        print(f"rlgames {args.command}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -39,6 +39,11 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return path
 
 
+#: Env keywords that name programs on the machine: a checkpoint (a file from anywhere) may not
+#: choose what runs, so these come only from the caller.
+MACHINE_KEYS = frozenset({"chrome_path", "driver_path", "headless"})
+
+
 def load_agent(
     path: str | Path, env_id: str | None = None, **env_kwargs: Any
 ) -> tuple[Any, gym.Env, dict[str, Any]]:
@@ -49,7 +54,8 @@ def load_agent(
     """
     tensors, _, meta = load_checkpoint(resolve_checkpoint(path))
     env_id = env_id or meta["env_id"]
-    env = make_env(env_id, **{**meta["train_config"]["env_kwargs"], **env_kwargs})
+    saved = {k: v for k, v in meta["train_config"]["env_kwargs"].items() if k not in MACHINE_KEYS}
+    env = make_env(env_id, **{**saved, **env_kwargs})
     try:
         check_compatible(
             meta, observation_space=env.observation_space, action_space=env.action_space

@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import signal
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,12 @@ __all__ = ["Trainer", "evaluate", "load_agent", "make_train_envs", "resolve_chec
 
 Callback = Callable[["Trainer"], Any]
 """Called as callback(trainer) after every vector-env step; returning False stops training."""
+
+RESUME_CHANGEABLE = frozenset(
+    {"progress", "log_every", "plot_every", "eval_every", "eval_episodes", "checkpoint_every"}
+    | {"tensorboard"}
+)
+"""TrainConfig fields a resume may change: none of them changes what the run computes."""
 
 PROGRESS_EVERY = 256
 """Env steps between progress-bar updates."""
@@ -122,6 +130,14 @@ class Trainer:
         torch.manual_seed(self.seed)
         self.rng = np.random.default_rng(self.seed)
         self.envs = make_train_envs(self.env_id, cfg)
+        try:
+            self._build_learner()
+        except BaseException:  # a bad agent name or buffer size must not leave browsers behind
+            self.envs.close()
+            raise
+
+    def _build_learner(self) -> None:
+        cfg = self.config
         self.obs, _ = self.envs.reset(seed=self.seed)
         obs_space = self.envs.single_observation_space
         act_space = self.envs.single_action_space
@@ -175,58 +191,63 @@ class Trainer:
         obs = self.obs
         shown = self.step
         stop = False
-        while self.step < self.total_steps and not stop:
-            eps = self.epsilon()
-            if self.step < cfg.learning_starts:
-                actions = rng.integers(0, self.n_actions, size=n)
-            else:
-                actions = agent.act(obs, epsilon=eps, rng=rng)
-            next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
-            done = terminated | truncated
-            real_next = next_obs
-            if done.any():
-                real_next = next_obs.copy()
-                for i in np.flatnonzero(done):
-                    real_next[i] = infos["final_obs"][i]
-            replay.add(obs, actions, rewards, real_next, terminated, truncated)
-            self.ep_return += rewards
-            self.ep_length += 1
-            prev, self.step = self.step, self.step + n
-            if done.any():
-                for i in np.flatnonzero(done):
-                    self.episodes += 1
-                    log.episode(self.step, int(i), float(self.ep_return[i]), int(self.ep_length[i]))
-                    self.ep_return[i], self.ep_length[i] = 0.0, 0
-            obs = self.obs = next_obs
+        with _StopOnInterrupt() as interrupt:  # Ctrl-C: finish this step, checkpoint, stop
+            while self.step < self.total_steps and not stop and not interrupt.caught:
+                eps = self.epsilon()
+                if self.step < cfg.learning_starts:
+                    actions = rng.integers(0, self.n_actions, size=n)
+                else:
+                    actions = agent.act(obs, epsilon=eps, rng=rng)
+                next_obs, rewards, terminated, truncated, infos = self.envs.step(actions)
+                done = terminated | truncated
+                real_next = next_obs
+                if done.any():
+                    real_next = next_obs.copy()
+                    for i in np.flatnonzero(done):
+                        real_next[i] = infos["final_obs"][i]
+                replay.add(obs, actions, rewards, real_next, terminated, truncated)
+                self.ep_return += rewards
+                self.ep_length += 1
+                prev, self.step = self.step, self.step + n
+                if done.any():
+                    for i in np.flatnonzero(done):
+                        self.episodes += 1
+                        log.episode(
+                            self.step, int(i), float(self.ep_return[i]), int(self.ep_length[i])
+                        )
+                        self.ep_return[i], self.ep_length[i] = 0.0, 0
+                obs = self.obs = next_obs
 
-            if self.step >= self.learn_from:
-                rounds = self.step // cfg.train_freq - prev // cfg.train_freq
-                if rounds and cfg.lr_end is not None:
-                    self._set_lr()
-                for _ in range(rounds * cfg.gradient_steps):
-                    stats = agent.update(replay.sample(batch_size, rng))
-                    self.updates += 1
-                    self._loss_sum += stats["loss"]
-                    self._q_sum += stats["q_mean"]
-                    self._n_stats += 1
-            if _crossed(prev, self.step, cfg.log_every):
-                self._log_metrics(eps)
-            if self.step - shown >= PROGRESS_EVERY:
-                log.progress(self.step - shown, eps, self.total_steps)
-                shown = self.step
-            if _crossed(prev, self.step, cfg.eval_every):
-                self.run_evaluation()
-            if _crossed(prev, self.step, cfg.plot_every):
-                log.plot()
-            if _crossed(prev, self.step, cfg.checkpoint_every):
-                self.save()
-            for callback in self.callbacks:
-                if callback(self) is False:
-                    stop = True
+                if self.step >= self.learn_from:
+                    rounds = self.step // cfg.train_freq - prev // cfg.train_freq
+                    if rounds and cfg.lr_end is not None:
+                        self._set_lr()
+                    for _ in range(rounds * cfg.gradient_steps):
+                        stats = agent.update(replay.sample(batch_size, rng))
+                        self.updates += 1
+                        self._loss_sum += stats["loss"]
+                        self._q_sum += stats["q_mean"]
+                        self._n_stats += 1
+                if _crossed(prev, self.step, cfg.log_every):
+                    self._log_metrics(eps)
+                if self.step - shown >= PROGRESS_EVERY:
+                    log.progress(self.step - shown, eps, self.total_steps)
+                    shown = self.step
+                if _crossed(prev, self.step, cfg.eval_every):
+                    self.run_evaluation()
+                if _crossed(prev, self.step, cfg.plot_every):
+                    log.plot()
+                if _crossed(prev, self.step, cfg.checkpoint_every):
+                    self.save()
+                for callback in self.callbacks:
+                    if callback(self) is False:
+                        stop = True
         log.progress(self.step - shown, self.epsilon(), self.total_steps)
         self.save()
         if cfg.plot_every > 0:
             log.plot()
+        if interrupt.caught:
+            raise KeyboardInterrupt(f"training stopped at step {self.step}; checkpoint written")
         return self
 
     def _set_lr(self) -> None:
@@ -326,6 +347,19 @@ class Trainer:
         (progress, log_every, plot_every, eval_every, checkpoint_every, tensorboard).
         """
         run_dir = Path(run_dir)
+        latest = run_dir / "checkpoints" / "latest.ckpt"
+        if not (run_dir / "config.json").exists() or not latest.exists():
+            raise FileNotFoundError(
+                f"{run_dir} holds no checkpoint to resume from ({latest} is missing): the run "
+                "stopped before its first one. Delete the directory, or train with another out."
+            )
+        refused = sorted(set(changes) - RESUME_CHANGEABLE)
+        if refused:
+            raise ValueError(
+                f"{', '.join(refused)} cannot change when a run resumes (it would no longer be "
+                f"the same run); only {', '.join(sorted(RESUME_CHANGEABLE))} can. Start a new "
+                "run (another out directory) to change the others."
+            )
         doc = json.loads((run_dir / "config.json").read_text())
         config = TrainConfig(**doc["train"]).replace(**changes)
         agent_config = doc["agent_config"]
@@ -342,7 +376,11 @@ class Trainer:
             total_steps=doc["total_steps"],
             _resuming=True,
         )
-        trainer._restore(run_dir / "checkpoints" / "latest.ckpt")
+        try:
+            trainer._restore(latest)
+        except BaseException:
+            trainer.close()
+            raise
         return trainer
 
     def _restore(self, path: Path) -> None:
@@ -388,6 +426,29 @@ class Trainer:
             self._eval_env.close()
         if self.logger is not None:
             self.logger.close()
+
+
+class _StopOnInterrupt:
+    """While active (main thread only), a first Ctrl-C only sets `caught`, so the loop ends
+    after a whole step and writes a consistent checkpoint; a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.caught = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.caught = True
+        signal.signal(signal.SIGINT, self._previous)
+        print("\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)")
+
+    def __enter__(self) -> _StopOnInterrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._previous is not None and not self.caught:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _crossed(prev: int, now: int, every: int) -> bool:
