@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
+from gymnasium.error import DependencyNotInstalled
 
 
 def chromium_available() -> bool:
-    browser = any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome"))
-    return bool(browser and shutil.which("chromedriver"))
+    """Whether the Dino env would find a browser and driver (the env's own search)."""
+    try:
+        from rlgames.envs.dino.browser import find_chrome, find_driver
+
+        find_chrome()
+        find_driver()
+    except DependencyNotInstalled:  # no selenium (the Mario venv), or no browser or driver
+        return False
+    return True
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-from pathlib import Path
 
 import pytest
 import torch
 
 import rlgames
+from markdown_code import ROOT, python_blocks, run_python_blocks
 from rlgames.training import Trainer
 
 # Small and fast: CartPole with a short warm-up and frequent, small training rounds.
@@ -167,13 +166,10 @@ def test_breakout_pixels_train_through_the_same_loop(tmp_path):
 
 
 def test_training_docs_walkthrough_runs_as_written(tmp_path, monkeypatch):
-    doc = Path(__file__).resolve().parents[1] / "docs" / "training.md"
-    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), flags=re.DOTALL)
-    assert len(blocks) >= 4
+    doc = ROOT / "docs" / "training.md"
+    assert len(python_blocks(doc)) >= 4
     monkeypatch.chdir(tmp_path)
-    namespace: dict = {"__name__": "__walkthrough__"}
-    for i, block in enumerate(blocks):
-        exec(compile(block, f"docs/training.md:python-block-{i}", "exec"), namespace)  # noqa: S102
+    namespace = run_python_blocks(doc)
     assert (tmp_path / "runs" / "cartpole-walkthrough" / "my-returns.png").exists()
     assert namespace["meta"]["step"] == 7_000
 
