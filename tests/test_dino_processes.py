@@ -89,6 +89,29 @@ def test_interpreter_exit_ends_the_browser():
     assert gone(int(out.stdout.split()[-1]))
 
 
+def test_a_process_killed_by_sigterm_ends_its_browser_first():
+    # `kill PID` of a training run: no close() or atexit hook runs on a default SIGTERM, and
+    # chromedriver (in its own session) would outlive the process.
+    script = (
+        "import time\n"
+        "from rlgames.envs.dino import ChromeDinoEnv\n"
+        "env = ChromeDinoEnv(obs_type='state')\n"
+        "env.reset(seed=0)\n"
+        "print(env.browser.process_group, flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        group = int(proc.stdout.readline())
+        assert live_members(group)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM  # still dies of SIGTERM
+        assert gone(group)
+    finally:
+        proc.kill()
+        proc.stdout.close()
+
+
 def test_an_unclosed_async_vector_env_ends_its_browsers_at_exit():
     # Gymnasium ends the workers of an unclosed AsyncVectorEnv with SIGTERM at exit; each
     # worker's browser (chromedriver leads its process group) must end with it.

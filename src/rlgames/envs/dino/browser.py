@@ -113,8 +113,13 @@ class _Resources:
     profile_dir: str | None = None
 
 
+_RUNNING: dict[int, _Resources] = {}
+"""Browsers started in this process and not yet released, by id(): SIGTERM ends them all."""
+
+
 def _release(res: _Resources) -> None:
     """End the browser and driver, whatever state they are in. Safe to call twice."""
+    _RUNNING.pop(id(res), None)
     if res.cdp is not None:
         res.cdp.close()
         res.cdp = None
@@ -170,7 +175,7 @@ class Browser:
         self.window_size = window_size
         self._res = _Resources()
         self._finalizer = weakref.finalize(self, _release, self._res)
-        _exit_cleanly_on_sigterm_in_workers()
+        _end_browsers_on_sigterm()
 
     @property
     def running(self) -> bool:
@@ -203,6 +208,7 @@ class Browser:
 
         self.close()
         res = self._res
+        _RUNNING[id(res)] = res
         res.profile_dir = tempfile.mkdtemp(prefix="rlgames-chromium-")
         options = webdriver.ChromeOptions()
         options.binary_location = self.chrome_path
@@ -254,20 +260,32 @@ class Browser:
         _release(self._res)
 
 
-def _exit_cleanly_on_sigterm_in_workers() -> None:
-    """In a worker process (an AsyncVectorEnv's), make SIGTERM a normal exit.
+def _end_browsers_on_sigterm() -> None:
+    """Make SIGTERM end this process's browsers before the process goes.
 
-    Gymnasium ends the workers of an unclosed async vector env with SIGTERM; by default that
-    kills the worker at once, before its ``env.close()``, and the browser outlives it. As a
-    SystemExit, the worker's cleanup runs and ends the browser.
+    chromedriver runs in its own session, so a process killed by SIGTERM (``kill``, a job
+    scheduler, Gymnasium stopping the workers of an unclosed AsyncVectorEnv) would leave its
+    browsers running: no ``close()``, finalizer or atexit hook runs on a default SIGTERM. The
+    handler is installed only where SIGTERM still has its default action, from the main
+    thread. In the main process it ends the browsers, then dies of SIGTERM as it would have
+    (same exit status); in a worker process it raises SystemExit so the worker's own
+    cleanup runs too.
     """
     import multiprocessing
-    import sys
     import threading
 
-    if multiprocessing.parent_process() is None:
-        return
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return
+    in_worker = multiprocessing.parent_process() is not None
+
+    def handler(signum: int, _frame: Any) -> None:
+        if in_worker:
+            raise SystemExit(128 + signum)
+        for res in list(_RUNNING.values()):
+            _release(res)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, handler)
