@@ -95,3 +95,32 @@ def test_progress_bar_shows_recent_return_and_epsilon(tmp_path, capsys):
     logger.close()
     err = capsys.readouterr().err
     assert "50/100" in err and "eps=0.250" in err and "ret=0.5" in err and "step/s" in err
+
+
+def test_game_scores_and_wall_time_are_logged_beside_returns(tmp_path):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
+    logger.episode(step=10, env_index=0, ret=1.5, length=10, score=42)
+    logger.episode(step=20, env_index=0, ret=2.5, length=10)  # a game without a score
+    logger.evaluation(20, np.array([1.0, 3.0]), scores=np.array([100.0, 300.0]))
+    logger.evaluation(30, np.array([1.0, 3.0]))
+    logger.plot()
+    logger.close()
+    first, second = rows(tmp_path / "episodes.csv")
+    assert first["score"] == "42" and second["score"] == ""
+    assert 0 <= float(first["time_s"]) <= float(second["time_s"])
+    with_scores, without = rows(tmp_path / "evals.csv")
+    assert float(with_scores["score_mean"]) == 200.0 and float(with_scores["score_max"]) == 300.0
+    assert float(with_scores["score_median"]) == 200.0 and float(with_scores["score_std"]) == 100.0
+    assert without["score_mean"] == "" and float(without["mean"]) == 2.0
+    with Image.open(tmp_path / "curves.png") as image:  # a fifth panel: the game score
+        assert image.width > image.height
+
+
+def test_logs_of_an_older_version_gain_the_new_columns_and_keep_their_rows(tmp_path):
+    (tmp_path / "episodes.csv").write_text("step,episode,env,return,length\n5,1,0,2.0,5\n")
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
+    logger.episode(step=9, env_index=0, ret=3.0, length=4, score=7)
+    logger.close()
+    old, new = rows(tmp_path / "episodes.csv")
+    assert old["return"] == "2.0" and old["score"] == ""
+    assert new["score"] == "7" and new["episode"] == "2"

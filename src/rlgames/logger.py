@@ -2,9 +2,11 @@
 
 `RunLogger` writes into one directory:
 
-- ``episodes.csv``: one row per finished episode (step, episode, env, return, length);
+- ``episodes.csv``: one row per finished episode (step, episode, env, return, length, the
+  game's own score where it reports one in ``info["score"]``, and wall seconds of training);
 - ``metrics.csv``: one row per log interval (epsilon, loss, mean Q, steps/s, recent return);
-- ``evals.csv``: one row per greedy evaluation (mean, std, min, median, max of the returns);
+- ``evals.csv``: one row per greedy evaluation (mean, std, min, median, max of the returns,
+  and the same of the game scores where the game reports them);
 - ``curves.png``: return, length, loss and mean Q against env steps, each with a moving
   average, redrawn during training (as the PyTorch Mario tutorial's MetricLogger does);
 - ``tensorboard/``: the same scalars, when the ``tensorboard`` package is installed.
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-EPISODE_COLUMNS = ("step", "episode", "env", "return", "length")
+EPISODE_COLUMNS = ("step", "episode", "env", "return", "length", "score", "time_s")
 METRIC_COLUMNS = (
     "step",
     "episodes",
@@ -36,7 +38,8 @@ METRIC_COLUMNS = (
     "recent_return",
     "recent_length",
 )
-EVAL_COLUMNS = ("step", "mean", "std", "min", "median", "max")
+STATS = ("mean", "std", "min", "median", "max")
+EVAL_COLUMNS = ("step", *STATS, *(f"score_{k}" for k in STATS))
 TABLES = {"episodes": EPISODE_COLUMNS, "metrics": METRIC_COLUMNS, "evals": EVAL_COLUMNS}
 RECENT = 100
 """Episodes in the "recent" return/length averages and the curves' moving average."""
@@ -60,13 +63,35 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def _truncate(path: Path, columns: tuple[str, ...], keep: int) -> None:
-    """Keep the header and the first `keep` rows of a CSV file."""
-    rows = _read_rows(path)[:keep]
+def summary(values: np.ndarray) -> dict[str, float]:
+    """Mean, std, min, median and max of a non-empty array."""
+    v = np.asarray(values, dtype=np.float64)
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std()),
+        "min": float(v.min()),
+        "median": float(np.median(v)),
+        "max": float(v.max()),
+    }
+
+
+def _truncate(path: Path, columns: tuple[str, ...], keep: int | None) -> None:
+    """Keep the first `keep` rows (all if None) under `columns`' header; new columns blank."""
+    rows = _read_rows(path)
+    rows = rows if keep is None else rows[:keep]
     with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
+        writer = csv.DictWriter(f, fieldnames=columns, restval="", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(newline="") as f:
+        return next(csv.reader(f), [])
+
+
+def _float(text: str | None) -> float:
+    return float(text) if text not in (None, "") else float("nan")
 
 
 class RunLogger:
@@ -92,6 +117,8 @@ class RunLogger:
             path = self.dir / f"{name}.csv"
             if resume_rows is not None:
                 _truncate(path, columns, resume_rows.get(name, 0))
+            elif path.exists() and _header(path) not in (list(columns), []):
+                _truncate(path, columns, None)  # written by an older version: widen it
             self.rows[name] = len(_read_rows(path))
             fresh = not path.exists() or path.stat().st_size == 0
             f = path.open("a", newline="")
@@ -128,17 +155,29 @@ class RunLogger:
         """Mean return of the last 100 episodes (nan before the first)."""
         return float(np.mean(self._returns)) if self._returns else float("nan")
 
-    def episode(self, step: int, env_index: int, ret: float, length: int) -> None:
-        """Record one finished episode."""
+    def episode(
+        self, step: int, env_index: int, ret: float, length: int, score: float | None = None
+    ) -> None:
+        """Record one finished episode (`score`: the game's own, when it reports one)."""
         self._returns.append(float(ret))
         self._lengths.append(int(length))
         self.rows["episodes"] += 1
         n = self.rows["episodes"]
-        row = {"step": step, "episode": n, "env": env_index, "return": ret, "length": length}
+        row = {
+            "step": step,
+            "episode": n,
+            "env": env_index,
+            "return": ret,
+            "length": length,
+            "score": "" if score is None else score,
+            "time_s": round(self.elapsed_s, 3),
+        }
         self._writers["episodes"].writerow(row)
         if self._tb is not None:
             self._tb.add_scalar("episode/return", ret, step)
             self._tb.add_scalar("episode/length", length, step)
+            if score is not None:
+                self._tb.add_scalar("episode/score", score, step)
 
     def metrics(self, step: int, epsilon: float, loss: float, q_mean: float) -> dict[str, float]:
         """Write one metrics row (steps/s measured since the previous row) and return it."""
@@ -165,22 +204,21 @@ class RunLogger:
                 self._tb.add_scalar(f"train/{key}", row[key], step)
         return row
 
-    def evaluation(self, step: int, returns: np.ndarray) -> dict[str, float]:
-        """Write one row of greedy-evaluation statistics and return it."""
-        r = np.asarray(returns, dtype=np.float64)
-        row = {
-            "step": step,
-            "mean": float(r.mean()),
-            "std": float(r.std()),
-            "min": float(r.min()),
-            "median": float(np.median(r)),
-            "max": float(r.max()),
-        }
+    def evaluation(
+        self, step: int, returns: np.ndarray, scores: np.ndarray | None = None
+    ) -> dict[str, float]:
+        """Write one row of greedy-evaluation statistics (of returns, and of game scores when
+        given) and return it."""
+        row: dict[str, Any] = {"step": step, **summary(returns)}
+        if scores is not None and len(scores):
+            row.update({f"score_{k}": v for k, v in summary(scores).items()})
         self._writers["evals"].writerow(row)
         self.rows["evals"] += 1
         self._files["evals"].flush()
         if self._tb is not None:
             self._tb.add_scalar("eval/mean_return", row["mean"], step)
+            if "score_mean" in row:
+                self._tb.add_scalar("eval/mean_score", row["score_mean"], step)
         return row
 
     def progress(self, n: int, epsilon: float, total_steps: int | None = None) -> None:
@@ -211,18 +249,21 @@ class RunLogger:
         evals = _read_rows(self.dir / "evals.csv")
 
         def col(rows: list[dict[str, str]], key: str) -> np.ndarray:
-            return np.array([float(r[key]) for r in rows], dtype=np.float64)
+            return np.array([_float(r.get(key)) for r in rows], dtype=np.float64)
 
-        fig = Figure(figsize=(11, 7), tight_layout=True)
-        FigureCanvasAgg(fig)
         panels = [
             ("Episode return", episodes, "return"),
             ("Episode length", episodes, "length"),
             ("Loss", metrics, "loss"),
             ("Mean Q", metrics, "q_mean"),
         ]
+        if episodes and np.isfinite(col(episodes, "score")).any():
+            panels.insert(1, ("Game score", episodes, "score"))
+        cols = (len(panels) + 1) // 2
+        fig = Figure(figsize=(5.5 * cols, 7), tight_layout=True)
+        FigureCanvasAgg(fig)
         for i, (title, rows, key) in enumerate(panels):
-            ax = fig.add_subplot(2, 2, i + 1)
+            ax = fig.add_subplot(2, cols, i + 1)
             ax.set_title(title)
             ax.set_xlabel("env steps")
             if rows:
@@ -230,8 +271,9 @@ class RunLogger:
                 ax.plot(x, y, alpha=0.3, lw=0.8, label="raw")
                 window = RECENT if rows is episodes else 10
                 ax.plot(x, moving_average(y, window), lw=1.5, label=f"mean of last {window}")
-            if key == "return" and evals:
-                ax.plot(col(evals, "step"), col(evals, "mean"), "o-", label="greedy eval")
+            if key in ("return", "score") and evals:
+                name = "mean" if key == "return" else "score_mean"
+                ax.plot(col(evals, "step"), col(evals, name), "o-", label="greedy eval")
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(loc="best", fontsize=8)
         path = self.dir / "curves.png"
