@@ -9,13 +9,10 @@ PY_GE_313 := $(shell $(PY) -c 'import sys; print(int(sys.version_info >= (3, 13)
 
 .PHONY: demo test lint pytest pytest-mario setup chromium clean
 
-# Until the pretrained Dino agent ships: train and evaluate a CartPole agent, record it playing,
-# then let a random agent play a few seeded games of the real chrome://dino.
+# The shipped pretrained agent plays 5 seeded games of the real chrome://dino, headless: prints
+# each score, writes runs/demo/best.gif (the end of the best game) and runs/demo/scores.png.
 demo: $(VENV)/.installed chromium
-	$(VENV)/bin/rlgames train --env CartPole-v1 --agent dqn --steps 30000 --seed 0 --out runs/demo
-	$(VENV)/bin/rlgames eval --checkpoint runs/demo --episodes 10 --seeds 0-9
-	$(VENV)/bin/rlgames play --checkpoint runs/demo --record runs/demo/cartpole.gif --max-steps 500
-	$(VENV)/bin/python examples/dino_random.py --episodes 3 --seed 0
+	$(VENV)/bin/python -m rlgames.demo --seeds 0-4 --out runs/demo
 
 test: lint pytest pytest-mario
 

@@ -61,11 +61,38 @@ def test_train_creates_the_run_directory(run_dir):
 def test_eval_prints_mean_std_min_median_max(run_dir):
     out = rlgames("eval", "--checkpoint", str(run_dir), "--episodes", "3").stdout
     match = re.search(
-        r"3 episodes\s+mean (\S+)\s+std (\S+)\s+min (\S+)\s+median (\S+)\s+max (\S+)", out
+        r"3 episodes\s+return\s+mean (\S+)\s+std (\S+)\s+min (\S+)\s+median (\S+)\s+max (\S+)",
+        out,
     )
     assert match, out
     mean, std, lo, median, hi = map(float, match.groups())
     assert lo <= median <= hi and lo <= mean <= hi and std >= 0
+
+
+def test_eval_writes_one_csv_row_per_episode_and_prints_each(run_dir, tmp_path):
+    out = rlgames(
+        "eval", "--checkpoint", str(run_dir), "--seeds", "3,7", "--csv", str(tmp_path / "e.csv")
+    ).stdout
+    assert "episode 1: seed 3" in out and "episode 2: seed 7" in out
+    lines = (tmp_path / "e.csv").read_text().splitlines()
+    assert lines[0] == "seed,return,length" and [line.split(",")[0] for line in lines[1:]] == [
+        "3",
+        "7",
+    ]
+
+
+def test_eval_max_steps_cuts_every_episode(run_dir):
+    out = rlgames("eval", "--checkpoint", str(run_dir), "--seeds", "0-1", "--max-steps", "3").stdout
+    assert re.search(r"length\s+mean 3\.00\s+std 0\.00", out), out
+
+
+def test_train_takes_the_envs_own_agent_and_steps_when_not_given(tmp_path):
+    from rlgames.config import RUN_DEFAULTS
+
+    assert RUN_DEFAULTS["ChromeDino-v0"]["agent"] == "dueling"
+    out = tmp_path / "run"
+    rlgames("train", "--env", "CartPole-v1", "--steps", "200", "--out", str(out), *TINY)
+    assert json.loads((out / "config.json").read_text())["agent"] == "dqn"
 
 
 def test_eval_seed_range_sets_the_number_of_episodes(run_dir):

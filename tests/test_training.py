@@ -181,8 +181,10 @@ def test_chrome_dino_trains_and_resumes_through_the_same_loop(tmp_path):
         plot_every=0,
     )  # fmt: skip
     trainer = rlgames.train("ChromeDino-v0", steps=150, seed=0, out=tmp_path, **settings)
-    assert trainer.envs.single_observation_space.shape == (4, 84, 84)
+    assert trainer.envs.single_observation_space.shape == (4, 42, 160)  # the env's defaults row
     assert trainer.updates == (150 - 100) // 4 + 1
+    episodes = rows(tmp_path / "episodes.csv")  # random play: short games, each with its score
+    assert episodes and all(float(r["score"]) == int(float(r["score"])) >= 0 for r in episodes)
     resumed = Trainer.resume(tmp_path)  # the browser's game state is not restorable:
     try:  # the resumed run starts a new, seeded episode and goes on learning
         resumed.train(40)
@@ -197,3 +199,14 @@ def test_games_without_their_own_defaults_row_take_their_familys():
     assert env_defaults("SuperMarioBros-3-2-v0") == DEFAULTS["rlgames/SuperMarioBros-1-1-v0"]
     assert env_defaults("ALE/Pong-v5") == DEFAULTS["ALE/Breakout-v5"]
     assert env_defaults("Acrobot-v1") == {}
+
+
+def test_env_kwargs_given_are_merged_into_the_envs_row(tmp_path):
+    trainer = Trainer(
+        "ChromeDino-v0", "dqn", out=tmp_path, env_kwargs={"obs_type": "state", "size": None}
+    )
+    try:
+        assert trainer.config.env_kwargs == {"obs_type": "state", "max_episode_steps": 6000}
+        assert trainer.envs.single_observation_space.shape == (15,)
+    finally:
+        trainer.close()

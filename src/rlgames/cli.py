@@ -4,6 +4,8 @@
     rlgames train --resume runs/cp                    # continue a run where it stopped
     rlgames eval --checkpoint runs/cp --episodes 100 --seeds 0-99
     rlgames play --checkpoint runs/cp --record cartpole.gif
+    rlgames train --env ChromeDino-v0                 # the env's own agent, steps and settings
+    rlgames eval --env ChromeDino-v0 --checkpoint pretrained --episodes 100 --seeds 0-99
 
 ``train`` takes every TrainConfig and AgentConfig field as an option (its docstring is the
 help text). Precedence: the per-env table in `rlgames.config.DEFAULTS`, then ``--config``
@@ -24,7 +26,8 @@ from typing import Any
 
 from gymnasium.error import DependencyNotInstalled
 
-from rlgames.config import TrainConfig, field_docs, load_config_file
+from rlgames.config import RUN_DEFAULTS, TrainConfig, field_docs, load_config_file
+from rlgames.envs.factory import resolve_id
 
 
 def _agent_config_cls() -> type:
@@ -84,8 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train an agent (or resume a run)", formatter_class=fmt)
     t.add_argument("--env", help="Gymnasium env id, e.g. CartPole-v1, ALE/Breakout-v5")
-    t.add_argument("--agent", default="dqn", help="dqn, ddqn (double) or dueling")
-    t.add_argument("--steps", type=int, help="total env steps of the run")
+    t.add_argument("--agent", help="dqn, ddqn (double) or dueling (default: the env's, else dqn)")
+    t.add_argument("--steps", type=int, help="total env steps of the run (default: the env's)")
     t.add_argument("--seed", type=int, default=0, help="seeds torch, numpy, random and the envs")
     t.add_argument("--out", type=Path, help="run directory (default runs/<env>-<agent>-<seed>)")
     t.add_argument("--config", type=Path, help="a .json or .toml file of settings")
@@ -93,14 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     add_dataclass_options(t, TrainConfig, "training loop (TrainConfig)")
     add_dataclass_options(t, _agent_config_cls(), "agent (AgentConfig)")
 
+    checkpoint_help = (
+        "checkpoint file, run directory, or 'pretrained' (the agent shipped for --env, "
+        "default ChromeDino-v0; 'pretrained:state' for its state-vector agent)"
+    )
     e = sub.add_parser("eval", help="greedy returns of a checkpoint", formatter_class=fmt)
-    e.add_argument("--checkpoint", type=Path, required=True, help="checkpoint or run directory")
+    e.add_argument("--checkpoint", required=True, help=checkpoint_help)
     e.add_argument("--episodes", type=int, help="episodes (default: number of seeds, else 10)")
     e.add_argument("--env", help="env id (default: the checkpoint's)")
     e.add_argument("--seeds", type=parse_seeds, help="reset seeds, e.g. 0-99 or 1,2,3")
+    e.add_argument("--max-steps", type=int, help="stop each episode after this (default: never)")
+    e.add_argument("--env-kwargs", type=_json_object, help="env options over the checkpoint's")
+    e.add_argument("--csv", type=Path, help="also write one row per episode to this file")
 
     p = sub.add_parser("play", help="one greedy episode, optionally recorded", formatter_class=fmt)
-    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint or run directory")
+    p.add_argument("--checkpoint", required=True, help=checkpoint_help)
     p.add_argument("--env", help="env id (default: the checkpoint's)")
     p.add_argument("--seed", type=int, default=0, help="reset seed of the episode")
     p.add_argument("--record", type=Path, help="write the raw frames to a .gif (or .mp4)")
@@ -118,14 +128,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer = Trainer.resume(args.resume, **options)
         steps = None if args.steps is None else max(0, args.steps - trainer.step)
     else:
-        if args.env is None or args.steps is None:
+        run = RUN_DEFAULTS.get(resolve_id(args.env), {}) if args.env else {}
+        steps = args.steps if args.steps is not None else run.get("steps")
+        if args.env is None or steps is None:
             raise SystemExit("rlgames train: --env and --steps are required (or --resume DIR)")
         settings = load_config_file(args.config) if args.config else {}
         settings.update(options)
         if isinstance(settings.get("hidden"), list):
             settings["hidden"] = tuple(settings["hidden"])
-        trainer = Trainer(args.env, args.agent, out=args.out, seed=args.seed, **settings)
-        steps = args.steps
+        agent = args.agent or run.get("agent", "dqn")
+        trainer = Trainer(args.env, agent, out=args.out, seed=args.seed, **settings)
     try:
         trainer.train(steps)
     finally:
@@ -139,27 +151,67 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    import numpy as np
+    from rlgames.evaluation import evaluate_episodes, load_agent
+    from rlgames.logger import summary
 
-    from rlgames.training import evaluate, load_agent
-
-    agent, env, meta = load_agent(args.checkpoint, env_id=args.env)
     seeds = args.seeds if args.seeds is not None else list(range(args.episodes or 10))
     episodes = args.episodes or len(seeds)
     if episodes > len(seeds):
         raise SystemExit(
             f"rlgames eval: --episodes {episodes} needs as many seeds, --seeds gives {len(seeds)}"
         )
+    env_kwargs = dict(args.env_kwargs or {})
+    if args.max_steps is not None:
+        env_kwargs["max_episode_steps"] = args.max_steps
+    agent, env, meta = load_agent(args.checkpoint, env_id=args.env, **env_kwargs)
+    rows: list[dict[str, float]] = []
+    if args.csv is not None:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
     try:
-        returns = evaluate(agent, env, episodes, seeds)
+        result = evaluate_episodes(agent, env, episodes, seeds, callback=_episode_printer(rows))
     finally:
         env.close()
-    print(
-        f"{meta['env_id']} {meta['agent']} step {meta['step']}: {len(returns)} episodes  "
-        f"mean {returns.mean():.2f}  std {returns.std():.2f}  min {returns.min():.2f}  "
-        f"median {np.median(returns):.2f}  max {returns.max():.2f}"
-    )
+    print(f"{meta['env_id']} {meta['agent']} step {meta['step']}: {episodes} episodes")
+    for key in ("return", "score", "length"):
+        if key in result:
+            stats = summary(result[key])
+            print(f"  {key:<7}" + "  ".join(f"{k} {v:.2f}" for k, v in stats.items()))
+    if args.csv is not None:
+        _write_rows(args.csv, rows)
+        print(f"wrote {len(rows)} rows to {args.csv}")
     return 0
+
+
+def _episode_printer(rows: list[dict[str, float]]) -> Any:
+    """A callback for evaluate_episodes: keep each episode's row and print it at once."""
+
+    def show(i: int, row: dict[str, float]) -> None:
+        rows.append(row)
+        shown = "  ".join(f"{k} {v:g}" for k, v in row.items())
+        print(f"  episode {i + 1}: {shown}", flush=True)
+
+    return show
+
+
+def _write_rows(path: Path, rows: list[dict[str, float]]) -> None:
+    import csv
+
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["seed"])
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object, e.g. '{\"acceleration\": false}'")
+    return value
 
 
 def cmd_play(args: argparse.Namespace) -> int:

@@ -74,7 +74,9 @@ class TrainConfig:
     deterministic: bool = False
     """torch.use_deterministic_algorithms(True): needed for bit-identical resumes on GPU."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    """Extra keyword arguments for rlgames.make_env (skip, size, stack, env options)."""
+    """Extra keyword arguments for rlgames.make_env (skip, size, stack, env options, and
+    max_episode_steps for training and in-training evaluation). Given as an override, it is
+    merged into the env's row (a key set to null/None there takes the library default)."""
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed; unknown names raise TypeError."""
@@ -123,13 +125,27 @@ _ATARI_LIKE = {
 DEFAULTS: dict[str, dict[str, Any]] = {
     "CartPole-v1": _CARTPOLE,
     "ALE/Breakout-v5": {**_ATARI_LIKE, "episodic_life": True, "clip_reward": True},
+    # The shipped pretrained agent's run (docs/results/dino.md): dueling double DQN on 4 stacked
+    # 42x160 gray frames (the 150x552 canvas scaled by ~3.5 on both axes, so cacti and birds
+    # keep their shapes, at a third of the convolution cost of 84x84), 3-step returns, lr
+    # annealed 2e-4 -> 2e-5. Training episodes stop at 6,000 steps (a score near 7,000):
+    # long games teach little more and would make the in-training evaluations unbounded;
+    # evaluation after training plays whole games.
     "ChromeDino-v0": {
         **_ATARI_LIKE,
-        "buffer_size": 50_000,
-        "learning_starts": 2_000,
-        "epsilon_end": 0.02,
-        "epsilon_decay_steps": 50_000,
-        "target_update": 500,
+        "env_kwargs": {"size": (42, 160), "max_episode_steps": 6_000},
+        "lr": 2e-4,
+        "lr_end": 2e-5,
+        "n_step": 3,
+        "buffer_size": 200_000,
+        "learning_starts": 5_000,
+        "epsilon_end": 0.01,
+        "epsilon_decay_steps": 60_000,
+        "target_update": 1_000,
+        "eval_every": 100_000,
+        "eval_episodes": 5,
+        "checkpoint_every": 100_000,
+        "torch_threads": 2,
     },
     "rlgames/SuperMarioBros-1-1-v0": {  # the PyTorch Mario tutorial's DDQN settings
         **_ATARI_LIKE,
@@ -144,6 +160,13 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 """Per-env starting values for TrainConfig and AgentConfig fields, keyed by env id."""
 
+
+RUN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "CartPole-v1": {"agent": "dqn", "steps": 50_000},
+    "ALE/Breakout-v5": {"agent": "dqn", "steps": 10_000_000},
+    "ChromeDino-v0": {"agent": "dueling", "steps": 800_000},
+}
+"""Per-env agent and run length for `rlgames train` when --agent or --steps is not given."""
 
 #: The row a game without its own row takes: every Atari game Breakout's, every stage 1-1's.
 FAMILY_ROWS = {"atari": "ALE/Breakout-v5", "mario": "rlgames/SuperMarioBros-1-1-v0"}

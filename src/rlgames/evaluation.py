@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -10,26 +10,77 @@ import gymnasium as gym
 import numpy as np
 
 from rlgames.agents import make_agent
-from rlgames.checkpoint import check_compatible, load_checkpoint
+from rlgames.checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from rlgames.envs.factory import make_env
 
 
 def evaluate(agent: Any, env: gym.Env, episodes: int, seeds: Iterable[int]) -> np.ndarray:
     """Greedy returns of `episodes` episodes; episode i is reset with the i-th seed."""
-    returns = []
-    for _, seed in zip(range(episodes), seeds):
-        obs, _ = env.reset(seed=int(seed))
-        total, done = 0.0, False
+    return evaluate_episodes(agent, env, episodes, seeds)["return"]
+
+
+def evaluate_episodes(
+    agent: Any,
+    env: gym.Env,
+    episodes: int,
+    seeds: Iterable[int],
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Greedy episodes; episode i is reset with the i-th seed.
+
+    Returns arrays (one entry per episode) under "seed", "return", "length" and, when the
+    game reports its own score in ``info["score"]`` (Chrome Dino does), "score": the score
+    at the episode's end. `callback(i, row)` sees each episode's row as it ends.
+    """
+    rows: list[dict[str, float]] = []
+    for i, seed in zip(range(episodes), seeds):
+        obs, info = env.reset(seed=int(seed))
+        total, length, done = 0.0, 0, False
         while not done:
-            obs, reward, terminated, truncated, _ = env.step(agent.act(obs, epsilon=0.0))
+            obs, reward, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
             total += float(reward)
+            length += 1
             done = terminated or truncated
-        returns.append(total)
-    return np.asarray(returns, dtype=np.float64)
+        row = {"seed": int(seed), "return": total, "length": length}
+        if "score" in info:
+            row["score"] = float(info["score"])
+        rows.append(row)
+        if callback is not None:
+            callback(i, row)
+    keys = rows[0].keys() if rows else ("seed", "return", "length")
+    return {k: np.asarray([r[k] for r in rows], dtype=np.float64) for k in keys}
 
 
-def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint file, or a run directory (its checkpoints/latest.ckpt)."""
+PRETRAINED: dict[str, str] = {
+    "ChromeDino-v0": "chromedino-v0.ckpt",
+    "ChromeDino-v0:state": "chromedino-v0-state.ckpt",
+}
+"""Agents shipped in the package (rlgames/pretrained/), by env id[:variant]. The pixel agent
+of docs/results/dino.md is "ChromeDino-v0"; its state-vector (MLP) baseline "...:state"."""
+
+
+def pretrained_path(name: str = "ChromeDino-v0") -> Path:
+    """The shipped checkpoint for an env id (``"ChromeDino-v0"``) or ``"<id>:<variant>"``."""
+    from importlib.resources import files
+
+    if name not in PRETRAINED:
+        raise ValueError(f"no pretrained agent {name!r}; shipped: {', '.join(sorted(PRETRAINED))}")
+    path = Path(str(files("rlgames") / "pretrained" / PRETRAINED[name]))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the pretrained agent {name!r} is missing from the package: {path}"
+        )
+    return path
+
+
+def resolve_checkpoint(path: str | Path, env_id: str | None = None) -> Path:
+    """A checkpoint file, a run directory (its checkpoints/latest.ckpt), or ``pretrained``
+    (the shipped agent for `env_id`, default ChromeDino-v0) / ``pretrained:<variant>``."""
+    text = str(path)
+    if text == "pretrained" or text.startswith("pretrained:"):
+        variant = text.partition(":")[2]
+        name = env_id or "ChromeDino-v0"
+        return pretrained_path(f"{name}:{variant}" if variant else name)
     path = Path(path)
     if path.is_dir():
         candidate = path / "checkpoints" / "latest.ckpt"
@@ -43,6 +94,10 @@ def resolve_checkpoint(path: str | Path) -> Path:
 #: choose what runs, so these come only from the caller.
 MACHINE_KEYS = frozenset({"chrome_path", "driver_path", "headless"})
 
+#: Env keywords of training only: episodes cut short for training are played whole here
+#: unless the caller asks for a limit.
+TRAINING_ONLY_KEYS = frozenset({"max_episode_steps"})
+
 
 def load_agent(
     path: str | Path, env_id: str | None = None, **env_kwargs: Any
@@ -52,9 +107,10 @@ def load_agent(
     The env is built as in training (the run's env_kwargs) but without life loss or reward
     clipping; `env_id` defaults to the checkpoint's and must have the same spaces.
     """
-    tensors, _, meta = load_checkpoint(resolve_checkpoint(path))
+    tensors, _, meta = load_checkpoint(resolve_checkpoint(path, env_id))
     env_id = env_id or meta["env_id"]
-    saved = {k: v for k, v in meta["train_config"]["env_kwargs"].items() if k not in MACHINE_KEYS}
+    dropped = MACHINE_KEYS | TRAINING_ONLY_KEYS
+    saved = {k: v for k, v in meta["train_config"]["env_kwargs"].items() if k not in dropped}
     env = make_env(env_id, **{**saved, **env_kwargs})
     try:
         check_compatible(
@@ -62,8 +118,43 @@ def load_agent(
         )
         agent_config = dict(meta["agent_config"])
         agent = make_agent(meta["agent"], env.observation_space, env.action_space, **agent_config)
-        agent.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("trainer.")})
+        state = {k: v for k, v in tensors.items() if not k.startswith("trainer.")}
+        if not any(k.startswith("target.") for k in state):  # an exported policy
+            state.update({"target" + k[6:]: v for k, v in state.items() if k.startswith("online.")})
+        agent.load_state_dict(state)
     except BaseException:
         env.close()
         raise
     return agent, env, meta
+
+
+#: Meta keys an exported policy keeps: what loading and describing it needs.
+POLICY_META_KEYS = (
+    "env_id",
+    "agent",
+    "seed",
+    "observation_space",
+    "action_space",
+    "agent_config",
+    "train_config",
+    "step",
+    "episodes",
+    "updates",
+    "elapsed_s",
+)
+
+
+def export_policy(src: str | Path, dst: str | Path, **extra_meta: Any) -> Path:
+    """Write a small checkpoint holding only what acting needs: the online network's weights
+    and the run's configuration (no target network, optimizer, replay or RNG states).
+
+    `load_agent` and ``rlgames eval|play --checkpoint`` read it like any checkpoint; it cannot
+    be resumed. `extra_meta` (JSON values) is stored under meta["export"], e.g. where the
+    weights came from.
+    """
+    tensors, _, meta = load_checkpoint(resolve_checkpoint(src))
+    kept = {k: v for k, v in tensors.items() if k.startswith("online.")}
+    kept["counters.updates"] = tensors["counters.updates"]
+    small = {k: meta[k] for k in POLICY_META_KEYS if k in meta}
+    small["export"] = {"policy_only": True, **extra_meta}
+    return save_checkpoint(dst, kept, {}, small)

@@ -27,11 +27,17 @@ import numpy as np
 import torch
 
 from rlgames.agents import AgentConfig, ReplayBuffer, make_agent
-from rlgames.checkpoint import check_compatible, describe_space, load_checkpoint, save_checkpoint
+from rlgames.checkpoint import (
+    CheckpointError,
+    check_compatible,
+    describe_space,
+    load_checkpoint,
+    save_checkpoint,
+)
 from rlgames.config import TrainConfig, env_defaults, split_overrides, to_jsonable
 from rlgames.envs.factory import make_env
 from rlgames.envstate import capture_envs, restore_envs
-from rlgames.evaluation import evaluate, load_agent, resolve_checkpoint
+from rlgames.evaluation import evaluate, evaluate_episodes, load_agent, resolve_checkpoint
 from rlgames.logger import RunLogger
 
 __all__ = ["Trainer", "evaluate", "load_agent", "make_train_envs", "resolve_checkpoint", "train"]
@@ -96,6 +102,9 @@ class Trainer:
         train_defaults, agent_defaults = split_overrides(env_defaults(env_id), AGENT_FIELDS)
         train_over, agent_over = split_overrides(overrides, AGENT_FIELDS)
         config = config if config is not None else TrainConfig(**train_defaults)
+        if "env_kwargs" in train_over:  # merged into the row's: a key set to None drops it
+            merged = {**config.env_kwargs, **train_over["env_kwargs"]}
+            train_over["env_kwargs"] = {k: v for k, v in merged.items() if v is not None}
         self.config = config.replace(**train_over)
         base = agent_defaults if agent_config is None else dict(agent_config)
         self.agent_config = {**base, **agent_over}
@@ -210,10 +219,15 @@ class Trainer:
                 self.ep_length += 1
                 prev, self.step = self.step, self.step + n
                 if done.any():
+                    scores = _final_scores(infos)
                     for i in np.flatnonzero(done):
                         self.episodes += 1
                         log.episode(
-                            self.step, int(i), float(self.ep_return[i]), int(self.ep_length[i])
+                            self.step,
+                            int(i),
+                            float(self.ep_return[i]),
+                            int(self.ep_length[i]),
+                            None if scores is None or not scores[1][i] else float(scores[0][i]),
                         )
                         self.ep_return[i], self.ep_length[i] = 0.0, 0
                 obs = self.obs = next_obs
@@ -271,9 +285,9 @@ class Trainer:
             self._eval_env = make_env(self.env_id, **self.config.env_kwargs)
         n = episodes or self.config.eval_episodes
         seeds = range(self.config.eval_seed, self.config.eval_seed + n)
-        returns = evaluate(self.agent, self._eval_env, n, seeds)
+        result = evaluate_episodes(self.agent, self._eval_env, n, seeds)
         self._open_logger(None, 0.0)
-        self.last_eval = self.logger.evaluation(self.step, returns)
+        self.last_eval = self.logger.evaluation(self.step, result["return"], result.get("score"))
         if self.last_eval["mean"] > self.best_eval:
             self.best_eval = self.last_eval["mean"]
             self._save(self.checkpoint_dir / "best.ckpt", with_replay=False)
@@ -385,6 +399,11 @@ class Trainer:
 
     def _restore(self, path: Path) -> None:
         tensors, arrays, meta = load_checkpoint(path)
+        if meta.get("export", {}).get("policy_only"):
+            raise CheckpointError(
+                f"{path} is an exported policy (weights only): it can be evaluated or played, "
+                "not resumed. Resume from the run directory that produced it."
+            )
         check_compatible(
             meta,
             env_id=self.env_id,
@@ -449,6 +468,14 @@ class _StopOnInterrupt:
     def __exit__(self, *exc: Any) -> None:
         if self._previous is not None and not self.caught:
             signal.signal(signal.SIGINT, self._previous)
+
+
+def _final_scores(infos: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(scores, which sub-envs have one) from a vector env's infos, or None: games that keep
+    their own score (Chrome Dino) put it in info["score"]."""
+    if "score" not in infos:
+        return None
+    return np.asarray(infos["score"]), np.asarray(infos.get("_score", np.ones(len(infos["score"]))))
 
 
 def _crossed(prev: int, now: int, every: int) -> bool:

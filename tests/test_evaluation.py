@@ -1,0 +1,102 @@
+"""Greedy evaluation with game scores, exported policies and the shipped-agent lookup."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+import rlgames
+from rlgames.checkpoint import CheckpointError
+from rlgames.evaluation import (
+    evaluate,
+    evaluate_episodes,
+    export_policy,
+    load_agent,
+    pretrained_path,
+    resolve_checkpoint,
+)
+from rlgames.training import Trainer
+
+
+class ScoreEnv(gym.Env):
+    """Lasts `seed + 2` steps; info["score"] is 10 per step survived."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.left, self.t = seed + 2, 0
+        return np.zeros(2, np.float32), {"score": 0}
+
+    def step(self, action: Any):
+        self.t += 1
+        done = self.t >= self.left
+        return np.zeros(2, np.float32), 1.0, done, False, {"score": 10 * self.t}
+
+
+class Greedy:
+    def __init__(self) -> None:
+        self.epsilons: list[float] = []
+
+    def act(self, obs: Any, epsilon: float = 0.0) -> int:
+        self.epsilons.append(epsilon)
+        return 0
+
+
+def test_episodes_report_seed_return_length_and_the_games_own_score():
+    agent, seen = Greedy(), []
+    result = evaluate_episodes(
+        agent, ScoreEnv(), 3, [0, 5, 1], callback=lambda i, r: seen.append(i)
+    )
+    assert result["seed"].tolist() == [0, 5, 1]
+    assert result["length"].tolist() == [2, 7, 3] and result["return"].tolist() == [2, 7, 3]
+    assert result["score"].tolist() == [20, 70, 30]
+    assert seen == [0, 1, 2] and set(agent.epsilons) == {0.0}  # greedy throughout
+    assert evaluate(agent, ScoreEnv(), 2, [0, 1]).tolist() == [2.0, 3.0]
+
+
+def test_games_without_a_score_report_none():
+    result = evaluate_episodes(Greedy(), gym.make("CartPole-v1"), 2, [0, 1])
+    assert "score" not in result and len(result["return"]) == 2
+
+
+@pytest.fixture(scope="module")
+def cartpole_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("export") / "run"
+    settings = dict(progress=False, tensorboard=False, learning_starts=100, plot_every=0)
+    rlgames.train("CartPole-v1", steps=400, seed=0, out=out, torch_threads=1, **settings)
+    return out
+
+
+def test_an_exported_policy_is_small_and_acts_exactly_as_its_run(cartpole_run, tmp_path):
+    policy = export_policy(cartpole_run, tmp_path / "policy.ckpt", source="test run")
+    latest = resolve_checkpoint(cartpole_run)
+    assert policy.stat().st_size < latest.stat().st_size / 4  # no replay, target or Adam
+    full, env_a, _ = load_agent(cartpole_run)
+    small, env_b, meta = load_agent(policy)
+    env_a.close(), env_b.close()
+    assert meta["export"] == {"policy_only": True, "source": "test run"}
+    obs = torch.randn(64, 4).numpy()
+    assert torch.equal(torch.as_tensor(full.q_values(obs)), torch.as_tensor(small.q_values(obs)))
+
+
+def test_an_exported_policy_cannot_be_resumed(cartpole_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(cartpole_run, run)
+    export_policy(cartpole_run, run / "checkpoints" / "latest.ckpt")
+    with pytest.raises(CheckpointError, match="exported policy"):
+        Trainer.resume(run)
+
+
+def test_unknown_pretrained_names_list_the_shipped_ones():
+    with pytest.raises(ValueError, match="shipped: ChromeDino-v0"):
+        pretrained_path("CartPole-v1")
+    with pytest.raises(ValueError, match="no pretrained agent 'ChromeDino-v0:nope'"):
+        resolve_checkpoint("pretrained:nope")
