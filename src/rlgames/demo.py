@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
