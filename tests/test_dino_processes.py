@@ -93,12 +93,13 @@ def test_a_process_killed_by_sigterm_ends_its_browser_first():
     # `kill PID` of a training run: no close() or atexit hook runs on a default SIGTERM, and
     # chromedriver (in its own session) would outlive the process.
     script = (
-        "import time\n"
         "from rlgames.envs.dino import ChromeDinoEnv\n"
         "env = ChromeDinoEnv(obs_type='state')\n"
         "env.reset(seed=0)\n"
         "print(env.browser.process_group, flush=True)\n"
-        "time.sleep(120)\n"
+        "while True:  # busy in the browser when the signal comes, as a training run is\n"
+        "    if env.step(0)[2]:\n"
+        "        env.reset()\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:

@@ -283,8 +283,14 @@ def _end_browsers_on_sigterm() -> None:
     def handler(signum: int, _frame: Any) -> None:
         if in_worker:
             raise SystemExit(128 + signum)
+        # Only what takes no lock: the interrupted code may hold the websocket's or the HTTP
+        # pool's, and quitting the driver politely would wait on it for ever.
         for res in list(_RUNNING.values()):
-            _release(res)
+            if res.group is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(res.group, signal.SIGKILL)
+            if res.profile_dir is not None:
+                shutil.rmtree(res.profile_dir, ignore_errors=True)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 
