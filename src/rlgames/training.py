@@ -471,11 +471,14 @@ class _StopOnInterrupt:
 
 
 def _final_scores(infos: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(scores, which sub-envs have one) from a vector env's infos, or None: games that keep
-    their own score (Chrome Dino) put it in info["score"]."""
-    if "score" not in infos:
+    """(scores, which sub-envs have one) at the end of episodes, or None: games that keep
+    their own score (Chrome Dino) put it in info["score"]. With same-step autoreset the
+    ending step's info is under "final_info" (infos itself is the new episode's)."""
+    final = infos.get("final_info", infos)
+    if "score" not in final:
         return None
-    return np.asarray(infos["score"]), np.asarray(infos.get("_score", np.ones(len(infos["score"]))))
+    scores = np.asarray(final["score"])
+    return scores, np.asarray(final.get("_score", np.ones(len(scores), dtype=bool)))
 
 
 def _crossed(prev: int, now: int, every: int) -> bool:
