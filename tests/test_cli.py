@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,24 @@ def test_resume_with_an_agent_option_is_refused_with_one_clear_error(run_dir):
     done = rlgames("train", "--resume", str(run_dir), "--lr", "0.001", check=False)
     assert done.returncode != 0 and "lr cannot change when a run resumes" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_during_train_checkpoints_and_says_so_in_one_line(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlgames.cli", "train", "--env", "CartPole-v1", "--steps",
+         "10000000", "--out", str(out), *TINY],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "metrics.csv").exists() or len((out / "metrics.csv").read_text()) < 60:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted: training stopped at step" in stdout and "Traceback" not in stderr
+    assert (out / "checkpoints" / "latest.ckpt").exists()

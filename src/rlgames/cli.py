@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"train": cmd_train, "eval": cmd_eval, "play": cmd_play}
     try:
         return commands[args.command](args)
+    except KeyboardInterrupt as stop:  # Ctrl-C: train has checkpointed; say so, no traceback
+        print(f"rlgames {args.command}: interrupted{': ' + str(stop) if str(stop) else ''}")
+        return 130
     except (ValueError, OSError, DependencyNotInstalled) as error:  # CheckpointError included
         if os.environ.get("RLGAMES_DEBUG"):
             raise

@@ -11,7 +11,7 @@ import numpy as np
 
 from rlgames.agents import make_agent
 from rlgames.checkpoint import check_compatible, load_checkpoint, save_checkpoint
-from rlgames.envs.factory import make_env
+from rlgames.envs.factory import make_env, resolve_id
 
 
 def evaluate(agent: Any, env: gym.Env, episodes: int, seeds: Iterable[int]) -> np.ndarray:
@@ -79,7 +79,7 @@ def resolve_checkpoint(path: str | Path, env_id: str | None = None) -> Path:
     text = str(path)
     if text == "pretrained" or text.startswith("pretrained:"):
         variant = text.partition(":")[2]
-        name = env_id or "ChromeDino-v0"
+        name = resolve_id(env_id) if env_id else "ChromeDino-v0"
         return pretrained_path(f"{name}:{variant}" if variant else name)
     path = Path(path)
     if path.is_dir():
