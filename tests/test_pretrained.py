@@ -1,0 +1,62 @@
+"""The agents shipped in the package: they load by name, fit today's env and still play well.
+
+They are the files of docs/results/dino.md; a change to the env's observations (grayscale,
+resize, frame timing) that the agents would no longer recognise fails here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from markdown_code import ROOT, python_blocks
+from rlgames.evaluation import PRETRAINED, load_agent, pretrained_path
+
+pytestmark = pytest.mark.dino
+
+
+@pytest.mark.parametrize("name", sorted(PRETRAINED))
+def test_each_shipped_agent_is_in_the_package_and_small(name):
+    path = pretrained_path(name)
+    assert path.stat().st_size < 10 * 2**20
+
+
+@pytest.mark.parametrize(("variant", "steps"), [("", 1500), (":state", 1000)])
+def test_the_shipped_agents_clear_the_start_of_seed_0(variant, steps):
+    # 1,000 steps reach a score of about 800, 1,500 about 1,250: past the first birds (from
+    # about 450). A random or broken agent crashes within the first 100 steps. (Seed 0's whole
+    # games: 3,559 steps for the pixel agent, 1,157 for the state agent; docs/results.)
+    agent, env, meta = load_agent("pretrained" + variant, max_episode_steps=steps)
+    try:
+        obs, _ = env.reset(seed=0)
+        played, terminated, truncated = 0, False, False
+        while not (terminated or truncated):
+            obs, _, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
+            played += 1
+    finally:
+        env.close()
+    assert meta["export"]["policy_only"] and meta["env_id"] == "ChromeDino-v0"
+    assert played == steps and truncated and not terminated, f"crashed at {info['score']}"
+
+
+def test_demo_prints_each_games_score_and_writes_the_gif_and_the_plot(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "rlgames.demo", "--seeds", "3,4", "--max-steps", "300",
+         "--gif-steps", "40", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "seed   3: score" in done.stdout and "seed   4: score" in done.stdout
+    with Image.open(tmp_path / "best.gif") as gif:
+        assert gif.n_frames == 41 and gif.size == (552, 150)  # the whole canvas, 40 steps on
+    with Image.open(tmp_path / "scores.png") as plot:
+        assert plot.width > plot.height
+
+
+def test_the_dino_docs_example_of_the_shipped_agent_runs_as_written(capsys):
+    (block,) = [b for b in python_blocks(ROOT / "docs" / "dino.md") if "pretrained" in b]
+    exec(compile(block, "docs/dino.md:pretrained", "exec"), {})  # noqa: S102
+    assert int(capsys.readouterr().out.split()[-1]) > 0
