@@ -45,7 +45,9 @@ def curves(run: Path, out: Path, window: int = 50) -> None:
     for i, (x, label) in enumerate(((step, "env steps"), (minutes, "wall-clock minutes"))):
         ax = fig.add_subplot(1, 2, i + 1)
         ax.plot(x, score, ".", ms=2, alpha=0.25, color="#4a7ab5", label="training episode")
-        ax.plot(x, moving_average(score, window), color="#1f3d66", lw=1.5, label=f"mean of {window}")
+        ax.plot(
+            x, moving_average(score, window), color="#1f3d66", lw=1.5, label=f"mean of {window}"
+        )
         if i == 0 and evals:
             ax.plot(
                 column(evals, "step"),
