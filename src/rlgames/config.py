@@ -127,7 +127,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "ALE/Breakout-v5": {**_ATARI_LIKE, "episodic_life": True, "clip_reward": True},
     # The shipped pretrained agent's run (docs/results/dino.md): dueling double DQN on 4 stacked
     # 42x160 gray frames (the 150x552 canvas scaled by ~3.5 on both axes, so cacti and birds
-    # keep their shapes, at a third of the convolution cost of 84x84), 3-step returns, lr
+    # keep their shapes, at half the update cost of 84x84), 3-step returns, lr
     # annealed 2e-4 -> 2e-5. Training episodes stop at 6,000 steps (a score near 7,000):
     # long games teach little more and would make the in-training evaluations unbounded;
     # evaluation after training plays whole games.
