@@ -209,6 +209,7 @@ def test_games_without_their_own_defaults_row_take_their_familys():
     assert env_defaults("Acrobot-v1") == {}
 
 
+@pytest.mark.dino
 def test_env_kwargs_given_are_merged_into_the_envs_row(tmp_path):
     trainer = Trainer(
         "ChromeDino-v0", "dqn", out=tmp_path, env_kwargs={"obs_type": "state", "size": None}
