@@ -220,7 +220,9 @@ def cmd_play(args: argparse.Namespace) -> int:
     agent, env, meta = load_agent(args.checkpoint, env_id=args.env, render_mode="rgb_array")
     try:
         record = args.record is not None
-        total, length, frames = play_episode(agent, env, args.seed, args.max_steps, record)
+        total, length, frames, _ = play_episode(
+            agent, env, args.seed, args.max_steps, 0 if record else None
+        )
     finally:
         env.close()
     print(f"{meta['env_id']}: return {total:.2f} in {length} steps")
@@ -231,18 +233,21 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def play_episode(
-    agent: Any, env: Any, seed: int, max_steps: int, record: bool
-) -> tuple[float, int, list[Any]]:
-    """One greedy episode: (return, length, raw rgb frames from env.render() if record)."""
-    obs, _ = env.reset(seed=seed)
-    frames = [env.render()] if record else []
+    agent: Any, env: Any, seed: int, max_steps: int, record_from: int | None = None
+) -> tuple[float, int, list[Any], dict[str, Any]]:
+    """One greedy episode: (return, length, raw rgb frames of env.render() from step
+    `record_from` on (none if None), the last info)."""
+    obs, info = env.reset(seed=seed)
+    frames: list[Any] = []
     total, length, done = 0.0, 0, False
     while not done and length < max_steps:
-        obs, reward, terminated, truncated, _ = env.step(agent.act(obs, epsilon=0.0))
-        total, length, done = total + float(reward), length + 1, terminated or truncated
-        if record:
+        if record_from is not None and length >= record_from:
             frames.append(env.render())
-    return total, length, frames
+        obs, reward, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
+        total, length, done = total + float(reward), length + 1, terminated or truncated
+    if record_from is not None:
+        frames.append(env.render())
+    return total, length, frames, info
 
 
 def save_frames(frames: list[Any], path: Path, fps: int) -> None:

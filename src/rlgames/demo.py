@@ -15,25 +15,9 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
-from typing import Any
 
 #: Published Chrome Dino results from pixels at normal rules (docs/results/dino.md).
 PUBLISHED = {"Zheng 2019, mean": 1_050, "CS229 report, mean": 1_216}
-
-
-def play(agent: Any, env: Any, seed: int, max_steps: int, record_from: int | None = None):
-    """One greedy game: (score, steps, frames of env.render() from step `record_from` on)."""
-    obs, info = env.reset(seed=seed)
-    frames: list[Any] = []
-    steps, done = 0, False
-    while not done and steps < max_steps:
-        if record_from is not None and steps >= record_from:
-            frames.append(env.render())
-        obs, _, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
-        steps, done = steps + 1, terminated or truncated
-    if record_from is not None:
-        frames.append(env.render())
-    return int(info["score"]), steps, frames
 
 
 def plot_scores(seeds: list[int], scores: list[int], path: Path) -> None:
@@ -56,7 +40,7 @@ def plot_scores(seeds: list[int], scores: list[int], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rlgames.cli import parse_seeds, save_frames
+    from rlgames.cli import parse_seeds, play_episode, save_frames
     from rlgames.evaluation import load_agent
 
     parser = argparse.ArgumentParser(prog="python -m rlgames.demo", description=__doc__)
@@ -74,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for seed in args.seeds:
             start = time.perf_counter()
-            score, steps, _ = play(agent, env, seed, args.max_steps)
+            _, steps, _, info = play_episode(agent, env, seed, args.max_steps)
+            score = int(info["score"])
             seconds = time.perf_counter() - start
             capped = "  (stopped: --max-steps)" if steps >= args.max_steps else ""
             print(
@@ -86,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             lengths.append(steps)
         best = max(range(len(scores)), key=scores.__getitem__)
         record_from = max(0, lengths[best] - args.gif_steps)
-        score, _, frames = play(agent, env, args.seeds[best], args.max_steps, record_from)
+        _, _, frames, info = play_episode(agent, env, args.seeds[best], args.max_steps, record_from)
+        score = int(info["score"])
     finally:
         env.close()
     if score != scores[best]:  # the game is deterministic: a replay must score the same
