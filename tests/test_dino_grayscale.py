@@ -104,3 +104,56 @@ def test_gray_and_area_resize_match_numpy_and_cv2_on_dense_random_pixels():
         expected = cv2.resize(gray, (cols, rows), interpolation=cv2.INTER_AREA).astype(int)
         diff = decode_frame(coded).reshape(rows, cols).astype(int) - expected
         assert np.abs(diff).max() <= 1 and (diff != 0).mean() < 0.01
+
+
+# Reads the canvas the way the page does (only where the last frame drew, when it can) and
+# compares with a full getImageData: -1 = the page read it whole, -2 = equal, else the first
+# differing byte.
+TRACKED_EQUALS_WHOLE = """(() => {
+  const f = __rlGame.frame;
+  if (f.damage.whole) return -1;
+  const tracked = f.pixels();
+  const whole = f.ctx.getImageData(0, 0, f.width, f.height).data;
+  for (let i = 0; i < whole.length; i++) if (tracked[i] !== whole[i]) return i;
+  return -2;
+})()"""
+
+
+def test_reading_only_the_drawn_boxes_equals_reading_the_whole_canvas():
+    env = ChromeDinoEnv(obs_type="grayscale", screen_size=84)
+    try:
+        env.reset(seed=3)
+        results = [env.browser.evaluate(TRACKED_EQUALS_WHOLE)]
+        rng = np.random.default_rng(3)
+        for _ in range(1500):
+            _, _, terminated, truncated, _ = env.step(int(rng.choice(3, p=[0.8, 0.15, 0.05])))
+            results.append(env.browser.evaluate(TRACKED_EQUALS_WHOLE))
+            if terminated or truncated:
+                env.reset()
+                results.append(env.browser.evaluate(TRACKED_EQUALS_WHOLE))
+    finally:
+        env.close()
+    assert all(r in (-1, -2) for r in results), f"tracked read differs at byte {max(results)}"
+    assert results.count(-2) > 0.9 * len(results)  # the partial read is the usual path
+    assert results.count(-1) > 0  # crash frames draw over the last frame: read whole
+
+
+def test_drawing_outside_a_step_is_seen():
+    env = ChromeDinoEnv(obs_type="rgb", render_mode="rgb_array")
+    try:
+        env.reset(seed=0)
+        env.step(0)
+        assert (env.render()[60:70, 200:210] == 255).all()  # sky
+        env.browser.evaluate("__rlGame.frame.ctx.fillRect(200, 60, 10, 10)")  # not a drawImage
+        assert (env.render()[60:70, 200:210] < 255).all()
+        env.step(0)  # the game clears and redraws the whole canvas
+        before = env.render()
+        assert (before[60:70, 200:210] == 255).all()
+        dino = before[90:130, 44:84]  # a drawImage between steps, while nothing is tracked
+        assert (dino < 255).any() and (before[40:80, 300:340] == 255).all()
+        env.browser.evaluate(
+            "__rlGame.frame.ctx.drawImage(__rlGame.r.canvas, 44, 90, 40, 40, 300, 40, 40, 40)"
+        )
+        np.testing.assert_array_equal(env.render()[40:80, 300:340], dino)
+    finally:
+        env.close()

@@ -157,9 +157,11 @@
       const r = this.r;
       if (!r.crashed) this.act(action);
       for (let i = 0; i < frames && !r.crashed; i++) {
+        if (i === frames - 1) this.frame.damage.begin(); // only the last frame is observed
         __rlClock.tick(FRAME_MS);
         this.frames++;
       }
+      this.frame.damage.end();
       const out = {
         crashed: !!r.crashed,
         score: r.distanceMeter.getActualDistance(Math.ceil(r.distanceRan)),
