@@ -139,6 +139,41 @@ def test_update_returns_loss_and_q_mean_and_fits_a_fixed_batch():
     assert last["loss"] < first["loss"] / 10
 
 
+@pytest.mark.parametrize("name", ["dqn", "ddqn", "dueling"])
+@pytest.mark.parametrize("settings", [{"target_update": 3}, {"tau": 0.5}])
+def test_update_many_equals_update_on_each_slice_in_turn(name, settings):
+    # 7 steps cross two hard target copies (after steps 3 and 6) or soften after each one.
+    rng = np.random.default_rng(1)
+    n, size = 7, 16
+    batch = batch_of(
+        obs=rng.uniform(-1, 1, (n * size, 2)), actions=rng.integers(0, 2, n * size),
+        rewards=rng.uniform(0, 1, n * size), next_obs=rng.uniform(-1, 1, (n * size, 2)),
+        dones=rng.random(n * size) < 0.2, discounts=np.full(n * size, 0.97),
+    )  # fmt: skip
+    one_by_one = make_agent(name, VECTOR, TWO_ACTIONS, seed=0, lr=1e-2, hidden=(32,), **settings)
+    at_once = make_agent(name, VECTOR, TWO_ACTIONS, seed=0, lr=1e-2, hidden=(32,), **settings)
+    stats = [
+        one_by_one.update(ReplayBatch(*(field[i * size : (i + 1) * size] for field in batch)))
+        for i in range(n)
+    ]
+    mean = at_once.update_many(batch, n)
+    assert at_once.updates == one_by_one.updates == n
+    for key in ("loss", "q_mean"):
+        assert mean[key] == pytest.approx(np.mean([s[key] for s in stats]), rel=1e-5)
+    for net in ("online", "target"):
+        for a, b in zip(
+            getattr(at_once, net).parameters(), getattr(one_by_one, net).parameters(), strict=True
+        ):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_update_many_refuses_a_batch_that_does_not_split_evenly():
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0)
+    batch = batch_of(np.ones((5, 2)), [0] * 5, [1] * 5, np.ones((5, 2)), [0] * 5, [1] * 5)
+    with pytest.raises(ValueError, match="does not split into 2 updates"):
+        agent.update_many(batch, 2)
+
+
 def test_hard_target_update_copies_the_online_net_every_target_update_updates():
     agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0, target_update=3, lr=1e-2)
     batch = batch_of(np.ones((4, 2)), [0, 1, 0, 1], [1, 1, 1, 1], np.ones((4, 2)), [1] * 4, [1] * 4)

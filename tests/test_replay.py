@@ -371,3 +371,25 @@ def test_real_breakout_frame_stacks_are_rebuilt_exactly_across_lives_and_time_li
     assert (True, False) in ends and (False, True) in ends  # lives lost and time limits hit
     seen = check_samples(buffer, streams, n=3, draws=1000)
     assert min(i for _, i in seen) >= 300 - 120
+
+
+@pytest.mark.parametrize("episode_length", [40, 1])
+def test_sample_many_returns_exactly_what_repeated_sample_calls_return(episode_length):
+    # Long episodes: every draw finds enough complete transitions (the vectorized path).
+    # One-step truncated episodes: half the slots hold a final observation, no transition, so
+    # some draws come up short and the calls are replayed one by one.
+    eps = Episodes()
+    streams = [
+        sum((eps.episode(episode_length, "truncated") for _ in range(80)), [])[:80]
+        for _ in range(2)
+    ]
+    buffer = make(capacity=2 * 64, n_envs=2, n_step=5)
+    feed(buffer, streams)
+    one_by_one, at_once = np.random.default_rng(7), np.random.default_rng(7)
+    for n in (1, 2, 25):
+        singles = [buffer.sample(8, one_by_one) for _ in range(n)]
+        many = buffer.sample_many(8, n, at_once)
+        for name, field in zip(many._fields, many, strict=True):
+            expected = np.concatenate([getattr(s, name) for s in singles])
+            np.testing.assert_array_equal(field, expected, err_msg=name)
+        assert one_by_one.bit_generator.state == at_once.bit_generator.state

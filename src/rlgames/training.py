@@ -158,6 +158,10 @@ class Trainer:
             cfg.buffer_size, obs_space, act_space, cfg.n_envs, n_step=ac.n_step, gamma=ac.gamma
         )
         self.n_actions = int(act_space.n)
+        # Gradient steps sampled at once (one round of gradient_steps shares a replay state):
+        # at most ~32 MiB of observations and next observations as float32 per sample.
+        row_bytes = 2 * 4 * int(np.prod(obs_space.shape))
+        self._updates_per_sample = max(1, (32 << 20) // (row_bytes * ac.batch_size))
         self.ep_return = np.zeros(cfg.n_envs, dtype=np.float64)
         self.ep_length = np.zeros(cfg.n_envs, dtype=np.int64)
         self._loss_sum, self._q_sum, self._n_stats = 0.0, 0.0, 0
@@ -236,12 +240,16 @@ class Trainer:
                     rounds = self.step // cfg.train_freq - prev // cfg.train_freq
                     if rounds and cfg.lr_end is not None:
                         self._set_lr()
-                    for _ in range(rounds * cfg.gradient_steps):
-                        stats = agent.update(replay.sample(batch_size, rng))
-                        self.updates += 1
-                        self._loss_sum += stats["loss"]
-                        self._q_sum += stats["q_mean"]
-                        self._n_stats += 1
+                    left = rounds * cfg.gradient_steps
+                    while left:  # the replay does not change during a round: sample it at once
+                        n_up = min(left, self._updates_per_sample)
+                        batch = replay.sample_many(batch_size, n_up, rng)
+                        stats = agent.update_many(batch, n_up)
+                        left -= n_up
+                        self.updates += n_up
+                        self._loss_sum += stats["loss"] * n_up
+                        self._q_sum += stats["q_mean"] * n_up
+                        self._n_stats += n_up
                 if _crossed(prev, self.step, cfg.log_every):
                     self._log_metrics(eps)
                 if self.step - shown >= PROGRESS_EVERY:

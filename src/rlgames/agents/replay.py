@@ -269,6 +269,35 @@ class ReplayBuffer:
         envs, pos, rewards, dones, steps = (
             np.concatenate(parts)[:batch_size] for parts in zip(*chunks, strict=True)
         )
+        return self._batch(envs, pos, rewards, dones, steps)
+
+    def sample_many(self, batch_size: int, n: int, rng: np.random.Generator) -> ReplayBatch:
+        """``n`` batches, concatenated: exactly what ``n`` calls of ``sample(batch_size, rng)``
+        return (the same transitions in the same order, and the same generator state after),
+        in one vectorized pass instead of n."""
+        if n <= 1 or self._n_transitions == 0:
+            return self.sample(batch_size, rng)  # (or its error)
+        ends = np.cumsum(np.minimum(self.written, self.slots))
+        before = rng.bit_generator.state
+        draws = 2 * batch_size  # what each sample() call draws first
+        flat = np.concatenate([rng.integers(0, int(ends[-1]), size=draws) for _ in range(n)])
+        env = np.searchsorted(ends, flat, side="right")
+        pos = self.written[env] - ends[env] + flat
+        rewards, dones, steps, ok = self._n_step_view(env, pos)
+        ok = ok.reshape(n, draws)
+        if (ok.sum(axis=1) < batch_size).any():
+            # A sample() call would have drawn again before the next batch's draw: replay the
+            # calls one by one from the same generator state.
+            rng.bit_generator.state = before
+            batches = [self.sample(batch_size, rng) for _ in range(n)]
+            return ReplayBatch(*(np.concatenate(f) for f in zip(*batches, strict=True)))
+        # The first batch_size valid candidates of each draw, in order, as sample() keeps them.
+        first = np.argsort(~ok, axis=1, kind="stable")[:, :batch_size]
+        keep = (first + draws * np.arange(n)[:, None]).reshape(-1)
+        return self._batch(env[keep], pos[keep], rewards[keep], dones[keep], steps[keep])
+
+    def _batch(self, envs, pos, rewards, dones, steps) -> ReplayBatch:
+        """The minibatch of the transitions starting at absolute positions pos of streams envs."""
         return ReplayBatch(
             obs=self._stacks(envs, pos),
             actions=self.actions[envs, pos % self.slots].astype(np.int64),
