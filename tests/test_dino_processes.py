@@ -66,6 +66,33 @@ def test_close_ends_chromium_and_chromedriver():
     env.close()  # a second close is harmless
 
 
+def live_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains text."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except (OSError, NotADirectoryError):
+            continue
+        if text.encode() in cmdline and stat[stat.rindex(")") + 2] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_close_ends_the_crash_handlers_that_leave_the_process_group():
+    env, group = start_env()
+    profile = env.browser._res.profile_dir
+    handlers = [
+        pid for pid in live_mentioning(f"--database={profile}/") if pid not in live_members(group)
+    ]
+    assert handlers  # Chromium starts them in sessions of their own, crash database in profile
+    env.close()
+    assert gone(group) and not live_mentioning(profile)
+
+
 def test_garbage_collection_ends_the_browser():
     def abandoned() -> int:
         env, group = start_env()

@@ -136,8 +136,27 @@ def _release(res: _Resources) -> None:
             res.driver_proc.wait(timeout=5)
         res.driver_proc = None
     if res.profile_dir is not None:
+        _kill_crash_handlers(res.profile_dir)
         shutil.rmtree(res.profile_dir, ignore_errors=True)
         res.profile_dir = None
+
+
+def _kill_crash_handlers(profile_dir: str) -> None:
+    """End the browser's crashpad handlers, which leave its process group (each starts a
+    session of its own). They are known by their crash database: Chromium is started with
+    XDG_CONFIG_HOME in its profile directory, so the database lies there."""
+    marker = b"--database=" + os.fsencode(profile_dir) + b"/"
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:  # no /proc: not Linux
+        return
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if marker in f.read():
+                    os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError):  # gone meanwhile, or not ours to end
+            continue
 
 
 def _children(pid: int) -> list[int]:
@@ -220,7 +239,13 @@ class Browser:
         options.add_argument(f"--window-size={width},{height}")
         options.add_argument(f"--user-data-dir={res.profile_dir}")
         # Own process group: one killpg ends chromedriver, Chromium and its helpers together.
-        service = Service(self.driver_path, popen_kw={"start_new_session": True})
+        # Chromium's crash database goes to $XDG_CONFIG_HOME/chromium: inside the profile, not
+        # the user's ~/.config, and it names the crashpad handlers for _kill_crash_handlers.
+        service = Service(
+            self.driver_path,
+            popen_kw={"start_new_session": True},
+            env={**os.environ, "XDG_CONFIG_HOME": res.profile_dir},
+        )
         try:
             res.driver = webdriver.Chrome(options=options, service=service)
         except BaseException as err:  # Ctrl-C included: whatever started must end
@@ -290,6 +315,7 @@ def _end_browsers_on_sigterm() -> None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(res.group, signal.SIGKILL)
             if res.profile_dir is not None:
+                _kill_crash_handlers(res.profile_dir)
                 shutil.rmtree(res.profile_dir, ignore_errors=True)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
