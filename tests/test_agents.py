@@ -170,8 +170,10 @@ def test_update_many_equals_update_on_each_slice_in_turn(name, settings):
 def test_update_many_refuses_a_batch_that_does_not_split_evenly():
     agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0)
     batch = batch_of(np.ones((5, 2)), [0] * 5, [1] * 5, np.ones((5, 2)), [0] * 5, [1] * 5)
-    with pytest.raises(ValueError, match="does not split into 2 updates"):
+    with pytest.raises(ValueError, match="does not split into 2 equal updates"):
         agent.update_many(batch, 2)
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        agent.update_many(batch, 0)
 
 
 def test_hard_target_update_copies_the_online_net_every_target_update_updates():

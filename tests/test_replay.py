@@ -393,3 +393,5 @@ def test_sample_many_returns_exactly_what_repeated_sample_calls_return(episode_l
             expected = np.concatenate([getattr(s, name) for s in singles])
             np.testing.assert_array_equal(field, expected, err_msg=name)
         assert one_by_one.bit_generator.state == at_once.bit_generator.state
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        buffer.sample_many(8, 0, at_once)

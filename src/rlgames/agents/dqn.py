@@ -161,12 +161,14 @@ class DQN:
     # ---------------------------------------------------------------- learning
     def td_target(self, batch: ReplayBatch) -> torch.Tensor:
         """r + discount * (1 - done) * Q(s', a'), with a' by the target (DQN) or online net."""
-        rewards, discounts, dones, next_obs = (
-            self._as_tensor(x)
-            for x in (batch.rewards, batch.discounts, batch.dones, batch.next_obs)
-        )
+        b = self._tensors(batch)
         with torch.no_grad():
-            return self._bootstrap(rewards, discounts, dones, next_obs, self.target(next_obs))
+            next_q = self._target_q(b.next_obs)
+            return self._bootstrap(b.rewards, b.discounts, b.dones, b.next_obs, next_q)
+
+    def _tensors(self, batch: ReplayBatch) -> ReplayBatch:
+        """The batch's arrays as tensors on the agent's device."""
+        return ReplayBatch(*(self._as_tensor(x) for x in batch))
 
     def _bootstrap(self, rewards, discounts, dones, next_obs, next_q) -> torch.Tensor:
         """The TD target from the target network's Q(s', .) (next_q); no_grad is the caller's."""
@@ -182,71 +184,67 @@ class DQN:
         return self.update_many(batch, 1)
 
     def update_many(self, batch: ReplayBatch, n: int) -> dict[str, float]:
-        """``n`` gradient steps, step ``i`` on rows ``[i * B, (i + 1) * B)`` of ``batch``
-        (``B = len(batch.obs) // n``): the same as ``update`` on each slice in turn, with less
-        overhead. The batch moves to the device once, and the target network's Q-values are
-        computed in one pass for each run of steps between two target copies (the target
-        network does not change in between). Returns the mean loss and Q over the n steps."""
+        """``n`` gradient steps, step ``k`` on rows ``[k * B, (k + 1) * B)`` of ``batch``
+        (``B = len(batch.obs) // n``): what ``update`` on each slice in turn does (the same up
+        to float rounding), with less overhead. The batch moves to the device once, and the
+        target network's Q-values are computed in one pass for each run of steps between two
+        target copies, as the target network does not change in between. Returns the mean
+        loss and Q over the n steps."""
         rows = len(batch.obs)
-        if n < 1 or rows % n:
-            raise ValueError(f"a batch of {rows} transitions does not split into {n} updates")
-        size = rows // n
-        obs, actions, rewards, discounts, dones, next_obs = (
-            self._as_tensor(x)
-            for x in (
-                batch.obs,
-                batch.actions,
-                batch.rewards,
-                batch.discounts,
-                batch.dones,
-                batch.next_obs,
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        if rows % n:
+            raise ValueError(
+                f"a batch of {rows} transitions does not split into {n} equal updates; pass "
+                "n * batch_size transitions (ReplayBuffer.sample_many draws them)"
             )
-        )
-        actions = actions.long().unsqueeze(1)
-        loss_fn = F.smooth_l1_loss if self.config.loss == "huber" else F.mse_loss
-        params = list(self.online.parameters())
+        size = rows // n
+        b = self._tensors(batch)
+        hard, every = self.config.tau >= 1.0, max(1, self.config.target_update)
         loss_sum = torch.zeros((), device=self.device)
         q_sum = torch.zeros((), device=self.device)
-        hard = self.config.tau >= 1.0
-        every = max(1, self.config.target_update)
-        i = 0
-        while i < n:
+        done = 0
+        while done < n:
             # Steps until the target network next changes (after every step when soft).
-            run = min(n - i, every - self.updates % every) if hard else 1
-            lo, hi = i * size, (i + run) * size
+            run = min(n - done, every - self.updates % every) if hard else 1
+            part = slice(done * size, (done + run) * size)
             with torch.no_grad():
-                next_q = self._target_q(next_obs[lo:hi])
+                next_q = self._target_q(b.next_obs[part])
                 if not self.double:  # the whole run's targets at once
                     targets = self._bootstrap(
-                        rewards[lo:hi], discounts[lo:hi], dones[lo:hi], None, next_q
+                        b.rewards[part], b.discounts[part], b.dones[part], None, next_q
                     )
-            for j in range(run):
-                a, b = j * size, (j + 1) * size
+            for k in range(run):
+                here = slice((done + k) * size, (done + k + 1) * size)
+                within = slice(k * size, (k + 1) * size)
                 if self.double:  # the online argmax changes with every step
                     with torch.no_grad():
                         target = self._bootstrap(
-                            rewards[lo + a : lo + b],
-                            discounts[lo + a : lo + b],
-                            dones[lo + a : lo + b],
-                            next_obs[lo + a : lo + b],
-                            next_q[a:b],
-                        )
+                            b.rewards[here], b.discounts[here], b.dones[here], b.next_obs[here],
+                            next_q[within],
+                        )  # fmt: skip
                 else:
-                    target = targets[a:b]
-                q = self.online(obs[lo + a : lo + b]).gather(1, actions[lo + a : lo + b])
-                q = q.squeeze(1)
-                loss = loss_fn(q, target)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.config.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
-                self.optimizer.step()
-                self.updates += 1
-                self._update_target()
-                loss_sum += loss.detach()
-                q_sum += q.detach().mean()
-            i += run
+                    target = targets[within]
+                loss, q_mean = self._gradient_step(b.obs[here], b.actions[here], target)
+                loss_sum += loss
+                q_sum += q_mean
+            done += run
         return {"loss": float(loss_sum) / n, "q_mean": float(q_sum) / n}
+
+    def _gradient_step(self, obs, actions, target) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimizer step on the TD loss of Q(obs, actions) against target, then the target
+        network's update on schedule. Returns the loss and the mean Q, detached."""
+        q = self.online(obs).gather(1, actions.long().unsqueeze(1)).squeeze(1)
+        loss_fn = F.smooth_l1_loss if self.config.loss == "huber" else F.mse_loss
+        loss = loss_fn(q, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.online.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.updates += 1
+        self._update_target()
+        return loss.detach(), q.detach().mean()
 
     def _target_q(self, next_obs: torch.Tensor) -> torch.Tensor:
         """Target-network Q-values of many observations, in chunks of at most ~1,024 rows and

@@ -275,7 +275,9 @@ class ReplayBuffer:
         """``n`` batches, concatenated: exactly what ``n`` calls of ``sample(batch_size, rng)``
         return (the same transitions in the same order, and the same generator state after),
         in one vectorized pass instead of n."""
-        if n <= 1 or self._n_transitions == 0:
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        if n == 1 or self._n_transitions == 0:
             return self.sample(batch_size, rng)  # (or its error)
         ends = np.cumsum(np.minimum(self.written, self.slots))
         before = rng.bit_generator.state

@@ -73,6 +73,7 @@ class DinoPage:
     def open(self, obs: ObsSpec) -> None:
         """(Re)start the browser on the game and prepare it; `BrowserDied` if it fails."""
         self.browser.start(DINO_URL, init_script=_script("clock.js"))
+        self.browser.evaluate(_script("damage.js"))
         self.browser.evaluate(_script("frame.js"))
         self.browser.evaluate(_script("game.js"))
         deadline = time.monotonic() + self.browser.timeout
