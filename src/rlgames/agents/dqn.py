@@ -115,7 +115,8 @@ class DQN:
         net = self._build_network(seed)
         self.online = net.to(self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
-        self.optimizer = _adam(self.online.parameters(), lr=config.lr, eps=config.adam_eps)
+        self._params = list(self.online.parameters())  # loading copies into these in place
+        self.optimizer = _adam(self._params, lr=config.lr, eps=config.adam_eps)
         self.updates = 0  # agent.update() calls so far
 
     def _build_network(self, seed: int | None) -> torch.nn.Module:
@@ -200,6 +201,7 @@ class DQN:
             )
         size = rows // n
         b = self._tensors(batch)
+        actions = b.actions.long().unsqueeze(1)
         hard, every = self.config.tau >= 1.0, max(1, self.config.target_update)
         loss_sum = torch.zeros((), device=self.device)
         q_sum = torch.zeros((), device=self.device)
@@ -225,22 +227,23 @@ class DQN:
                         )  # fmt: skip
                 else:
                     target = targets[within]
-                loss, q_mean = self._gradient_step(b.obs[here], b.actions[here], target)
+                loss, q_mean = self._gradient_step(b.obs[here], actions[here], target)
                 loss_sum += loss
                 q_sum += q_mean
             done += run
         return {"loss": float(loss_sum) / n, "q_mean": float(q_sum) / n}
 
     def _gradient_step(self, obs, actions, target) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimizer step on the TD loss of Q(obs, actions) against target, then the target
-        network's update on schedule. Returns the loss and the mean Q, detached."""
-        q = self.online(obs).gather(1, actions.long().unsqueeze(1)).squeeze(1)
+        """One optimizer step on the TD loss of Q(obs, actions) against target (actions: int64
+        (B, 1)), then the target network's update on schedule. Returns the loss and the mean Q,
+        detached."""
+        q = self.online(obs).gather(1, actions).squeeze(1)
         loss_fn = F.smooth_l1_loss if self.config.loss == "huber" else F.mse_loss
         loss = loss_fn(q, target)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.online.parameters(), self.config.grad_clip)
+            torch.nn.utils.clip_grad_norm_(self._params, self.config.grad_clip)
         self.optimizer.step()
         self.updates += 1
         self._update_target()
