@@ -26,21 +26,34 @@ pytestmark = [
 ]
 
 
-def live_members(group: int) -> list[int]:
-    """Live processes in a process group (zombies, already dead, are not counted)."""
-    members = []
+def live_processes() -> list[tuple[int, int, bytes]]:
+    """(pid, process group, command line) of every live process (zombies, already dead, are
+    not counted)."""
+    found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
                 stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
         except OSError:
             continue
         state, _, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
-        if int(pgrp) == group and state != "Z":
-            members.append(int(entry))
-    return members
+        if state != "Z":
+            found.append((int(entry), int(pgrp), cmdline))
+    return found
+
+
+def live_members(group: int) -> list[int]:
+    """Live processes in a process group."""
+    return [pid for pid, pgrp, _ in live_processes() if pgrp == group]
+
+
+def live_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains text."""
+    return [pid for pid, _, cmdline in live_processes() if text.encode() in cmdline]
 
 
 def gone(group: int, within: float = 10.0) -> bool:
@@ -64,22 +77,6 @@ def test_close_ends_chromium_and_chromedriver():
     env.close()
     assert gone(group)
     env.close()  # a second close is harmless
-
-
-def live_mentioning(text: str) -> list[int]:
-    """Live processes whose command line contains text."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except (OSError, NotADirectoryError):
-            continue
-        if text.encode() in cmdline and stat[stat.rindex(")") + 2] != "Z":
-            found.append(int(entry))
-    return found
 
 
 def test_close_ends_the_crash_handlers_that_leave_the_process_group():

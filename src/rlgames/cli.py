@@ -215,7 +215,7 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from rlgames.training import load_agent
+    from rlgames.evaluation import load_agent, play_episode
 
     agent, env, meta = load_agent(args.checkpoint, env_id=args.env, render_mode="rgb_array")
     try:
@@ -230,24 +230,6 @@ def cmd_play(args: argparse.Namespace) -> int:
         save_frames(frames, args.record, args.fps)
         print(f"wrote {len(frames)} frames to {args.record}")
     return 0
-
-
-def play_episode(
-    agent: Any, env: Any, seed: int, max_steps: int, record_from: int | None = None
-) -> tuple[float, int, list[Any], dict[str, Any]]:
-    """One greedy episode: (return, length, raw rgb frames of env.render() from step
-    `record_from` on (none if None), the last info)."""
-    obs, info = env.reset(seed=seed)
-    frames: list[Any] = []
-    total, length, done = 0.0, 0, False
-    while not done and length < max_steps:
-        if record_from is not None and length >= record_from:
-            frames.append(env.render())
-        obs, reward, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
-        total, length, done = total + float(reward), length + 1, terminated or truncated
-    if record_from is not None:
-        frames.append(env.render())
-    return total, length, frames, info
 
 
 def save_frames(frames: list[Any], path: Path, fps: int) -> None:

@@ -40,8 +40,8 @@ def plot_scores(seeds: list[int], scores: list[int], path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rlgames.cli import parse_seeds, play_episode, save_frames
-    from rlgames.evaluation import load_agent
+    from rlgames.cli import parse_seeds, save_frames
+    from rlgames.evaluation import load_agent, play_episode
 
     parser = argparse.ArgumentParser(prog="python -m rlgames.demo", description=__doc__)
     parser.add_argument("--checkpoint", default="pretrained", help="default: the shipped agent")

@@ -14,6 +14,25 @@ from rlgames.checkpoint import check_compatible, load_checkpoint, save_checkpoin
 from rlgames.envs.factory import make_env, resolve_id
 
 
+def play_episode(
+    agent: Any, env: Any, seed: int, max_steps: int | None = None, record_from: int | None = None
+) -> tuple[float, int, list[Any], dict[str, Any]]:
+    """One greedy episode, cut after `max_steps` steps (None: played to its end): (return,
+    length, raw rgb frames of env.render() from step `record_from` on (none if None), the last
+    info)."""
+    obs, info = env.reset(seed=seed)
+    frames: list[Any] = []
+    total, length, done = 0.0, 0, False
+    while not done and (max_steps is None or length < max_steps):
+        if record_from is not None and length >= record_from:
+            frames.append(env.render())
+        obs, reward, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
+        total, length, done = total + float(reward), length + 1, terminated or truncated
+    if record_from is not None:
+        frames.append(env.render())
+    return total, length, frames, info
+
+
 def evaluate(agent: Any, env: gym.Env, episodes: int, seeds: Iterable[int]) -> np.ndarray:
     """Greedy returns of `episodes` episodes; episode i is reset with the i-th seed."""
     return evaluate_episodes(agent, env, episodes, seeds)["return"]
@@ -34,13 +53,7 @@ def evaluate_episodes(
     """
     rows: list[dict[str, float]] = []
     for i, seed in zip(range(episodes), seeds):
-        obs, info = env.reset(seed=int(seed))
-        total, length, done = 0.0, 0, False
-        while not done:
-            obs, reward, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
-            total += float(reward)
-            length += 1
-            done = terminated or truncated
+        total, length, _, info = play_episode(agent, env, int(seed))
         row = {"seed": int(seed), "return": total, "length": length}
         if "score" in info:
             row["score"] = float(info["score"])
