@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from gymnasium import spaces
 
 from rlgames.agents import DQN, AgentConfig, DoubleDQN, DuelingDQN, ReplayBatch, make_agent
@@ -21,6 +22,10 @@ def batch_of(obs, actions, rewards, next_obs, dones, discounts) -> ReplayBatch:
         f32(obs), np.asarray(actions, np.int64), f32(rewards), f32(next_obs), f32(dones),
         f32(discounts),
     )  # fmt: skip
+
+
+def rows_of(batch: ReplayBatch, rows) -> ReplayBatch:
+    return ReplayBatch(*(None if field is None else field[rows] for field in batch))
 
 
 def linear_agent(name: str, online_weight, target_weight) -> DQN:
@@ -152,10 +157,7 @@ def test_update_many_equals_update_on_each_slice_in_turn(name, settings):
     )  # fmt: skip
     one_by_one = make_agent(name, VECTOR, TWO_ACTIONS, seed=0, lr=1e-2, hidden=(32,), **settings)
     at_once = make_agent(name, VECTOR, TWO_ACTIONS, seed=0, lr=1e-2, hidden=(32,), **settings)
-    stats = [
-        one_by_one.update(ReplayBatch(*(field[i * size : (i + 1) * size] for field in batch)))
-        for i in range(n)
-    ]
+    stats = [one_by_one.update(rows_of(batch, slice(i * size, (i + 1) * size))) for i in range(n)]
     mean = at_once.update_many(batch, n)
     assert at_once.updates == one_by_one.updates == n
     for key in ("loss", "q_mean"):
@@ -165,6 +167,76 @@ def test_update_many_equals_update_on_each_slice_in_turn(name, settings):
             getattr(at_once, net).parameters(), getattr(one_by_one, net).parameters(), strict=True
         ):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "name, space, settings",
+    [
+        ("dqn", VECTOR, {"hidden": (32, 16)}),  # MLPs: the written-out backward of mlp_grad
+        ("ddqn", VECTOR, {"hidden": (32,), "grad_clip": 1e6}),  # never clipped
+        ("dqn", VECTOR, {"hidden": (), "grad_clip": 0.0}),  # clipping off
+        ("dueling", VECTOR, {"hidden": (32,)}),  # the rest: autograd
+        ("dqn", VECTOR, {"hidden": (32,), "loss": "mse"}),
+        ("dqn", spaces.Box(0, 255, (2, 36, 36), np.uint8), {}),
+    ],
+)
+def test_updates_are_bit_identical_to_autograd_clip_grad_norm_and_adam_step(name, space, settings):
+    settings = {"lr": 1e-2, "grad_clip": 0.3, "target_update": 1000, **settings}
+    fast = make_agent(name, space, TWO_ACTIONS, seed=0, **settings)
+    textbook = make_agent(name, space, TWO_ACTIONS, seed=0, **settings)
+    rng = np.random.default_rng(3)
+    clipped = []
+    for _ in range(6):
+        obs, next_obs = (
+            rng.integers(0, 256, (16, *space.shape)).astype(space.dtype)
+            if space.dtype == np.uint8
+            else rng.uniform(-1, 1, (16, *space.shape))
+            for _ in range(2)
+        )
+        batch = batch_of(
+            obs, rng.integers(0, 2, 16), rng.uniform(-3, 3, 16), next_obs,
+            rng.random(16) < 0.3, np.full(16, 0.99),
+        )  # fmt: skip
+        fast.update(batch)
+        target = textbook.td_target(batch)
+        actions = torch.as_tensor(batch.actions).unsqueeze(1)
+        q = textbook.online(torch.as_tensor(batch.obs)).gather(1, actions).squeeze(1)
+        loss_fn = F.mse_loss if settings.get("loss") == "mse" else F.smooth_l1_loss
+        textbook.optimizer.zero_grad()
+        loss_fn(q, target).backward()
+        if settings["grad_clip"] > 0:
+            norm = torch.nn.utils.clip_grad_norm_(
+                textbook.online.parameters(), settings["grad_clip"]
+            )
+            clipped.append(bool(norm > settings["grad_clip"]))
+        textbook.optimizer.step()
+    if settings["grad_clip"] == 0.3:
+        assert any(clipped)  # (grad_clip 1e6: never clipped)
+    for a, b in zip(fast.online.parameters(), textbook.online.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["dqn", "ddqn", "dueling"])
+def test_repeated_next_observations_go_through_the_target_network_once(name):
+    rng = np.random.default_rng(2)
+    n, size = 4, 16
+    pool = rng.uniform(-1, 1, (10, 2))
+    ids = rng.integers(0, 10, n * size)
+    batch = batch_of(
+        rng.uniform(-1, 1, (n * size, 2)), rng.integers(0, 2, n * size),
+        rng.uniform(0, 1, n * size), pool[ids], rng.random(n * size) < 0.2,
+        np.full(n * size, 0.97),
+    )  # fmt: skip
+    plain = make_agent(name, VECTOR, TWO_ACTIONS, seed=0, lr=1e-2, hidden=(32,))
+    once = make_agent(name, VECTOR, TWO_ACTIONS, seed=0, lr=1e-2, hidden=(32,))
+    torch.testing.assert_close(once.td_target(batch._replace(next_ids=ids)), plain.td_target(batch))
+    rows: list[int] = []
+    once.target.register_forward_hook(lambda module, args, out: rows.append(len(args[0])))
+    plain.update_many(batch, n)
+    once.update_many(batch._replace(next_ids=ids), n)
+    assert sum(rows) == len(np.unique(ids))  # no target copy inside these 4 steps: one pass
+    for a, b in zip(once.online.parameters(), plain.online.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_update_many_refuses_a_batch_that_does_not_split_evenly():

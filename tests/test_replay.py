@@ -104,6 +104,9 @@ def check_samples(buffer: ReplayBuffer, streams: list[list[tuple]], n: int, draw
             lookup[(obs.tobytes(), int(action))].append((e, i))
     batch = buffer.sample(draws, np.random.default_rng(0))
     assert batch.obs.dtype == buffer.frames.dtype and batch.actions.dtype == np.int64
+    for ident in np.unique(batch.next_ids):  # rows that share an id share their next_obs
+        same = batch.next_obs[batch.next_ids == ident]
+        assert (same == same[0]).all()
     seen = set()
     for k in range(draws):
         candidates = lookup[(batch.obs[k].tobytes(), int(batch.actions[k]))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 
+from rlgames.agents import mlp_grad
 from rlgames.agents.networks import build_q_network
 from rlgames.agents.replay import ReplayBatch
 
@@ -79,6 +81,69 @@ def _adam(params, **kwargs) -> torch.optim.Adam:
         return torch.optim.Adam(params, **kwargs)
 
 
+class _OptimizerStep:
+    """``optimizer.step()`` on given gradients, after clipping them to a global L2 norm of
+    ``max_norm`` (none when 0 or less), with the arithmetic of ``clip_grad_norm_`` and of
+    fused ``Adam.step`` but without their Python wrappers, which cost about 0.06 ms of
+    CartPole's 0.45 ms gradient step. Built for each round: the learning rate is read once per
+    round, and optimizer hooks are not run. Until Adam has state (its first step), and for
+    other optimizers or settings, it sets ``.grad`` and calls ``optimizer.step()``."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer, params: list, max_norm: float) -> None:
+        self.optimizer, self.params, self.max_norm = optimizer, params, max_norm
+        self.fused: dict | None = None  # torch._fused_adam_'s arguments but the gradients
+
+    def _fused_arguments(self) -> dict | None:
+        """What Adam.step passes to torch._fused_adam_; None where it would do more."""
+        opt = self.optimizer
+        if type(opt) is not torch.optim.Adam or len(opt.param_groups) != 1:
+            return None
+        group = opt.param_groups[0]
+        plain = not any(group[k] for k in ("amsgrad", "capturable", "differentiable"))
+        if not (group["fused"] and plain and hasattr(torch, "_fused_adam_")):
+            return None
+        if group.get("decoupled_weight_decay") or torch.is_tensor(group["lr"]):
+            return None
+        if getattr(opt, "grad_scale", None) is not None or len(group["params"]) != len(self.params):
+            return None
+        if any(a is not b for a, b in zip(group["params"], self.params, strict=True)):
+            return None
+        if len({(p.device, p.dtype) for p in self.params}) != 1:
+            return None
+        states = [opt.state.get(p) for p in self.params]
+        if not all(states):
+            return None
+        beta1, beta2 = group["betas"]
+        return dict(
+            exp_avgs=[s["exp_avg"] for s in states],
+            exp_avg_sqs=[s["exp_avg_sq"] for s in states],
+            max_exp_avg_sqs=[],
+            state_steps=[s["step"] for s in states],
+            amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
+            weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
+        )  # fmt: skip
+
+    def __call__(self, grads: list[torch.Tensor]) -> None:
+        """Apply one step; call it under torch.no_grad()."""
+        if self.max_norm > 0:  # clip_grad_norm_'s arithmetic
+            norms = torch._foreach_norm(grads)
+            total = torch.linalg.vector_norm(torch.stack(norms))
+            scale = torch.clamp(self.max_norm / (total + 1e-6), max=1.0)
+            if scale.device.type != "cpu" or scale.item() != 1.0:  # x * 1.0 == x: skip it
+                torch._foreach_mul_(grads, scale)
+        if self.fused is None:
+            self.fused = self._fused_arguments()
+        if self.fused is not None:  # Adam.step with fused=True: count the step, then the kernel
+            torch._foreach_add_(self.fused["state_steps"], 1)
+            torch._fused_adam_(self.params, grads, **self.fused)
+            return
+        for param, grad in zip(self.params, grads, strict=True):
+            param.grad = grad
+        self.optimizer.step()
+        for param in self.params:
+            param.grad = None
+
+
 class DQN:
     """Deep Q-Network (Mnih et al. 2015) learner for Box observations and Discrete actions.
 
@@ -116,6 +181,7 @@ class DQN:
         self.online = net.to(self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
         self._params = list(self.online.parameters())  # loading copies into these in place
+        self._linears = mlp_grad.plain_linears(self.online)  # None: not a plain MLP
         self.optimizer = _adam(self._params, lr=config.lr, eps=config.adam_eps)
         self.updates = 0  # agent.update() calls so far
 
@@ -136,10 +202,14 @@ class DQN:
         """Online Q-values, float32 (n_actions,) for one observation or (B, n_actions)."""
         obs = np.asarray(obs)
         single = obs.ndim == len(self.observation_space.shape)
-        with torch.no_grad():
-            q = self.online(self._as_tensor(obs[None] if single else obs))
-        q = q.float().cpu().numpy()
+        q = self._batch_q_values(obs[None] if single else obs)
         return q[0] if single else q
+
+    def _batch_q_values(self, obs: np.ndarray) -> np.ndarray:
+        x = torch.as_tensor(obs, device=self.device)
+        with torch.no_grad():
+            q = self.online(x) if self._linears is None else mlp_grad.forward(self._linears, x)
+        return q.float().cpu().numpy()
 
     def act(
         self, obs: np.ndarray, epsilon: float = 0.0, rng: np.random.Generator | None = None
@@ -154,7 +224,7 @@ class DQN:
         if explore.all():  # skip the forward pass when every action is random
             actions = random_actions
         else:
-            greedy = self.q_values(obs[None] if single else obs).argmax(axis=1)
+            greedy = self._batch_q_values(obs[None] if single else obs).argmax(axis=1)
             actions = np.where(explore, random_actions, greedy)
         actions = actions.astype(np.int64)
         return int(actions[0]) if single else actions
@@ -164,12 +234,13 @@ class DQN:
         """r + discount * (1 - done) * Q(s', a'), with a' by the target (DQN) or online net."""
         b = self._tensors(batch)
         with torch.no_grad():
-            next_q = self._target_q(b.next_obs)
+            next_q = self._target_q(b.next_obs, b.next_ids)
             return self._bootstrap(b.rewards, b.discounts, b.dones, b.next_obs, next_q)
 
     def _tensors(self, batch: ReplayBatch) -> ReplayBatch:
-        """The batch's arrays as tensors on the agent's device."""
-        return ReplayBatch(*(self._as_tensor(x) for x in batch))
+        """The batch's arrays as tensors on the agent's device (next_ids stays numpy)."""
+        arrays = (self._as_tensor(x) for x in batch[:-1])
+        return ReplayBatch(*arrays, next_ids=batch.next_ids)
 
     def _bootstrap(self, rewards, discounts, dones, next_obs, next_q) -> torch.Tensor:
         """The TD target from the target network's Q(s', .) (next_q); no_grad is the caller's."""
@@ -201,58 +272,73 @@ class DQN:
             )
         size = rows // n
         b = self._tensors(batch)
-        actions = b.actions.long().unsqueeze(1)
+        obs, actions = b.obs.split(size), b.actions.long().unsqueeze(1).split(size)
         hard, every = self.config.tau >= 1.0, max(1, self.config.target_update)
-        loss_sum = torch.zeros((), device=self.device)
-        q_sum = torch.zeros((), device=self.device)
+        step = _OptimizerStep(self.optimizer, self._params, self.config.grad_clip)
+        gradients = self._gradients
+        if self._linears is not None and self.config.loss == "huber":
+            gradients = functools.partial(mlp_grad.huber_td_gradients, self._linears)
+        taken: list[torch.Tensor] = []  # Q(s, a) of every step, for the logged means
+        targets: list[torch.Tensor] = []
         done = 0
-        while done < n:
-            # Steps until the target network next changes (after every step when soft).
-            run = min(n - done, every - self.updates % every) if hard else 1
-            part = slice(done * size, (done + run) * size)
-            with torch.no_grad():
-                next_q = self._target_q(b.next_obs[part])
+        with torch.no_grad():
+            while done < n:
+                # Steps until the target network next changes (after every step when soft).
+                run = min(n - done, every - self.updates % every) if hard else 1
+                part = slice(done * size, (done + run) * size)
+                ids = None if b.next_ids is None else b.next_ids[part]
+                next_q = self._target_q(b.next_obs[part], ids)
                 if not self.double:  # the whole run's targets at once
-                    targets = self._bootstrap(
+                    targets += self._bootstrap(
                         b.rewards[part], b.discounts[part], b.dones[part], None, next_q
-                    )
-            for k in range(run):
-                here = slice((done + k) * size, (done + k + 1) * size)
-                within = slice(k * size, (k + 1) * size)
-                if self.double:  # the online argmax changes with every step
-                    with torch.no_grad():
+                    ).split(size)
+                next_q_steps = next_q.split(size)
+                for k in range(done, done + run):
+                    if self.double:  # the online argmax changes with every step
+                        here = slice(k * size, (k + 1) * size)
                         target = self._bootstrap(
                             b.rewards[here], b.discounts[here], b.dones[here], b.next_obs[here],
-                            next_q[within],
+                            next_q_steps[k - done],
                         )  # fmt: skip
-                else:
-                    target = targets[within]
-                loss, q_mean = self._gradient_step(b.obs[here], actions[here], target)
-                loss_sum += loss
-                q_sum += q_mean
-            done += run
-        return {"loss": float(loss_sum) / n, "q_mean": float(q_sum) / n}
+                        targets.append(target)
+                    q_taken, grads = gradients(obs[k], actions[k], targets[k])
+                    step(grads)
+                    taken.append(q_taken)
+                    if not hard:
+                        self.updates += 1
+                        self._update_target()
+                if hard:  # the run ends where a copy is due, or with the batch
+                    self.updates += run
+                    self._update_target()
+                done += run
+            q_all = torch.cat(taken)
+            loss = self._loss(q_all, torch.cat(targets))  # the steps' mean: equal batches
+        return {"loss": float(loss), "q_mean": float(q_all.mean())}
 
-    def _gradient_step(self, obs, actions, target) -> tuple[torch.Tensor, torch.Tensor]:
-        """One optimizer step on the TD loss of Q(obs, actions) against target (actions: int64
-        (B, 1)), then the target network's update on schedule. Returns the loss and the mean Q,
-        detached."""
-        q = self.online(obs).gather(1, actions).squeeze(1)
+    def _loss(self, q: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         loss_fn = F.smooth_l1_loss if self.config.loss == "huber" else F.mse_loss
-        loss = loss_fn(q, target)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self._params, self.config.grad_clip)
-        self.optimizer.step()
-        self.updates += 1
-        self._update_target()
-        return loss.detach(), q.detach().mean()
+        return loss_fn(q, target)
 
-    def _target_q(self, next_obs: torch.Tensor) -> torch.Tensor:
+    def _gradients(self, obs, actions, target) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Q(obs, actions) (detached) and the TD loss's gradients for each parameter, by
+        autograd (actions: int64 (B, 1)). Plain MLPs with the Huber loss take the written-out
+        backward of `mlp_grad` instead: bit-identical, and a fifth less time a step."""
+        with torch.enable_grad():
+            q_taken = self.online(obs).gather(1, actions).squeeze(1)
+            grads = torch.autograd.grad(self._loss(q_taken, target), self._params)
+        return q_taken.detach(), list(grads)
+
+    def _target_q(self, next_obs: torch.Tensor, ids: np.ndarray | None = None) -> torch.Tensor:
         """Target-network Q-values of many observations, in chunks of at most ~1,024 rows and
         ~8 MiB of input: one pass over 8,192 CartPole rows took 60 % longer than 8 chunks, its
-        large fresh buffers being paged in on every call."""
+        large fresh buffers being paged in on every call. With ``ids`` (ReplayBatch.next_ids),
+        rows that repeat an observation are computed once: a 128-step CartPole round of 8,192
+        rows holds on average about a fifth of repeats over a 50,000-step run."""
+        if ids is not None and len(ids) > 1:
+            _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+            if len(first) < len(ids):
+                distinct = self._target_q(next_obs[self._as_tensor(first)])
+                return distinct[self._as_tensor(inverse)]
         row_bytes = 4 * int(np.prod(next_obs.shape[1:]))
         chunk = max(1, min(1024, (8 << 20) // row_bytes))
         if len(next_obs) <= chunk:

@@ -42,6 +42,9 @@ class ReplayBatch(NamedTuple):
     """1.0 where the episode terminated within the n steps (no bootstrap), float32 (B,)."""
     discounts: np.ndarray
     """gamma**k, k = env steps the return covers: the bootstrap term's discount, float32 (B,)."""
+    next_ids: np.ndarray | None = None
+    """Optional int64 (B,): rows with the same id have the same next_obs (the replay slot it
+    was rebuilt from), so a learner can evaluate each distinct one once. None: unknown."""
 
 
 class ReplayBuffer:
@@ -300,13 +303,15 @@ class ReplayBuffer:
 
     def _batch(self, envs, pos, rewards, dones, steps) -> ReplayBatch:
         """The minibatch of the transitions starting at absolute positions pos of streams envs."""
+        bootstrap = pos + steps - dones
         return ReplayBatch(
             obs=self._stacks(envs, pos),
             actions=self.actions[envs, pos % self.slots].astype(np.int64),
             rewards=rewards.astype(np.float32),
-            next_obs=self._stacks(envs, pos + steps - dones),
+            next_obs=self._stacks(envs, bootstrap),
             dones=dones.astype(np.float32),
             discounts=(self.gamma**steps).astype(np.float32),
+            next_ids=envs * self.slots + bootstrap % self.slots,
         )
 
     # -------------------------------------------------------------- persistence
