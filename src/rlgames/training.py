@@ -39,6 +39,7 @@ from rlgames.envs.factory import make_env
 from rlgames.envstate import capture_envs, restore_envs
 from rlgames.evaluation import evaluate, evaluate_episodes, load_agent, resolve_checkpoint
 from rlgames.logger import RunLogger
+from rlgames.malloc import keep_freed_memory
 
 __all__ = ["Trainer", "evaluate", "load_agent", "make_train_envs", "resolve_checkpoint", "train"]
 
@@ -47,7 +48,7 @@ Callback = Callable[["Trainer"], Any]
 
 RESUME_CHANGEABLE = frozenset(
     {"progress", "log_every", "plot_every", "eval_every", "eval_episodes", "checkpoint_every"}
-    | {"tensorboard"}
+    | {"tensorboard", "keep_freed_memory"}
 )
 """TrainConfig fields a resume may change: none of them changes what the run computes."""
 
@@ -132,6 +133,8 @@ class Trainer:
         cfg = self.config
         if cfg.torch_threads:
             torch.set_num_threads(cfg.torch_threads)
+        if cfg.keep_freed_memory:
+            keep_freed_memory()
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
         random.seed(self.seed)
