@@ -238,7 +238,9 @@ class DQN:
             return self._bootstrap(b.rewards, b.discounts, b.dones, b.next_obs, next_q)
 
     def _tensors(self, batch: ReplayBatch) -> ReplayBatch:
-        """The batch's arrays as tensors on the agent's device (next_ids stays numpy)."""
+        """The batch's arrays as tensors on the agent's device (next_ids stays numpy). A plain
+        tuple of the first six fields is taken too."""
+        batch = ReplayBatch(*batch)
         arrays = (self._as_tensor(x) for x in batch[:-1])
         return ReplayBatch(*arrays, next_ids=batch.next_ids)
 
