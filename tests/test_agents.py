@@ -118,6 +118,26 @@ def test_greedy_act_is_the_argmax_of_q_values():
     agent = make_agent("dqn", VECTOR, spaces.Discrete(2), seed=0, hidden=(8,))
     obs = np.random.default_rng(0).uniform(-1, 1, (50, 2)).astype(np.float32)
     np.testing.assert_array_equal(agent.act(obs, epsilon=0.0), agent.q_values(obs).argmax(1))
+    with torch.no_grad():  # q_values takes a shorter path through an MLP: the same numbers
+        np.testing.assert_array_equal(agent.q_values(obs), agent.online(torch.as_tensor(obs)))
+
+
+@pytest.mark.parametrize("name", ["dqn", "dueling"])
+def test_frozen_parameters_stay_as_they_are(name):
+    agent = make_agent(name, VECTOR, TWO_ACTIONS, seed=0, lr=1e-2, hidden=(16,))
+    agent.online.body.requires_grad_(False)
+    body = [p.clone() for p in agent.online.body.parameters()]
+    head = [p.clone() for p in agent.online.parameters() if p.requires_grad]
+    rng = np.random.default_rng(0)
+    batch = batch_of(
+        rng.uniform(-1, 1, (32, 2)), rng.integers(0, 2, 32), rng.uniform(0, 1, 32),
+        rng.uniform(-1, 1, (32, 2)), np.zeros(32), np.full(32, 0.99),
+    )  # fmt: skip
+    agent.update_many(batch, 2)
+    agent.update(rows_of(batch, slice(0, 16)))
+    assert all(torch.equal(a, b) for a, b in zip(body, agent.online.body.parameters()))
+    trained = [p for p in agent.online.parameters() if p.requires_grad]
+    assert not any(torch.equal(a, b) for a, b in zip(head, trained, strict=True))
 
 
 def test_epsilon_one_acts_uniformly_at_random_from_the_given_generator():
@@ -343,14 +363,15 @@ def test_device_auto_is_cpu_without_cuda_and_state_dicts_are_always_on_cpu():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_a_cuda_agent_learns_acts_and_moves_its_state_to_a_cpu_agent():
-    cuda = make_agent("dueling", PIXELS, spaces.Discrete(4), seed=0, device="cuda")
+@pytest.mark.parametrize("name, space", [("dueling", PIXELS), ("dqn", VECTOR)])
+def test_a_cuda_agent_learns_acts_and_moves_its_state_to_a_cpu_agent(name, space):
+    cuda = make_agent(name, space, spaces.Discrete(4), seed=0, device="cuda")
     rng = np.random.default_rng(0)
-    obs = rng.integers(0, 256, (8, 4, 84, 84), dtype=np.uint8)
+    obs = rng.integers(0, 256, (8, *space.shape)).astype(space.dtype)
     batch = ReplayBatch(obs, rng.integers(0, 4, 8), np.ones(8, np.float32), obs,
                         np.zeros(8, np.float32), np.full(8, 0.99, np.float32))  # fmt: skip
     cuda.update(batch)
     assert cuda.act(obs).shape == (8,)
-    cpu = make_agent("dueling", PIXELS, spaces.Discrete(4), device="cpu")
+    cpu = make_agent(name, space, spaces.Discrete(4), device="cpu")
     cpu.load_state_dict(cuda.state_dict())
     np.testing.assert_allclose(cpu.q_values(obs), cuda.q_values(obs), rtol=1e-3, atol=1e-3)

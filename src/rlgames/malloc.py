@@ -5,21 +5,22 @@ blocks are freed) straight from the kernel and gives them back on free; free mem
 top of the heap goes back once it exceeds twice that. A training step allocates and frees the
 same tensors of a few MB on every step (the Nature CNN's 6.4 MB weight gradient, its
 activations, CartPole's 1,024-row target batches), so each step paid for fresh pages, which
-the kernel zeroes on first touch: 1,000 to 3,300 page faults a Breakout gradient step
-(``bench/bench_vs_sb3.py``; figures in docs/benchmarks.md).
+the kernel zeroes on first touch: 1,000 to 3,300 page faults a Breakout gradient step in
+five runs of five (figures in docs/benchmarks.md).
 
 `keep_freed_memory` sets both thresholds with ``mallopt(3)``: blocks under 32 MiB come from
 the heap, and up to 1 GiB of freed heap is kept for reuse instead of being returned. The
 process's resident size then stays near its peak, which training reaches anyway. Larger
 blocks (replay buffers) are still mapped and returned as before. The setting is process-wide
 and lasts until exit; the Trainer applies it unless ``TrainConfig.keep_freed_memory`` is
-False. Elsewhere than Linux with glibc it does nothing.
+False. Elsewhere than Linux with glibc it does nothing; with another allocator preloaded
+(jemalloc, tcmalloc via ``LD_PRELOAD``) glibc's settings are set but that allocator ignores
+them.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 _M_TRIM_THRESHOLD = -1  # mallopt parameter numbers from glibc's <malloc.h>
@@ -45,7 +46,7 @@ def _set_thresholds() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the process's own symbols, the C library's among them
     except OSError:
         return False
     if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):

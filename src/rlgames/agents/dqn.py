@@ -87,11 +87,13 @@ class _OptimizerStep:
     fused ``Adam.step`` but without their Python wrappers, which cost about 0.06 ms of
     CartPole's 0.45 ms gradient step. Built for each round: the learning rate is read once per
     round, and optimizer hooks are not run. Until Adam has state (its first step), and for
-    other optimizers or settings, it sets ``.grad`` and calls ``optimizer.step()``."""
+    other optimizers or settings, and when some parameters have no gradient (frozen), it sets
+    ``.grad`` and calls ``optimizer.step()``."""
 
     def __init__(self, optimizer: torch.optim.Optimizer, params: list, max_norm: float) -> None:
         self.optimizer, self.params, self.max_norm = optimizer, params, max_norm
         self.fused: dict | None = None  # torch._fused_adam_'s arguments but the gradients
+        self._checked = False  # whether self.fused is known (None then: not applicable)
 
     def _fused_arguments(self) -> dict | None:
         """What Adam.step passes to torch._fused_adam_; None where it would do more."""
@@ -123,19 +125,23 @@ class _OptimizerStep:
             weight_decay=group["weight_decay"], eps=group["eps"], maximize=group["maximize"],
         )  # fmt: skip
 
-    def __call__(self, grads: list[torch.Tensor]) -> None:
-        """Apply one step; call it under torch.no_grad()."""
-        if self.max_norm > 0:  # clip_grad_norm_'s arithmetic
-            norms = torch._foreach_norm(grads)
+    def __call__(self, grads: list[torch.Tensor | None]) -> None:
+        """Apply one step (grads in the parameters' order and layout, None for a frozen one);
+        call it under torch.no_grad()."""
+        present = [g for g in grads if g is not None]
+        if self.max_norm > 0 and present:  # clip_grad_norm_'s arithmetic
+            norms = torch._foreach_norm(present)
             total = torch.linalg.vector_norm(torch.stack(norms))
             scale = torch.clamp(self.max_norm / (total + 1e-6), max=1.0)
             if scale.device.type != "cpu" or scale.item() != 1.0:  # x * 1.0 == x: skip it
-                torch._foreach_mul_(grads, scale)
-        if self.fused is None:
+                torch._foreach_mul_(present, scale)
+        if not self._checked and len(present) == len(grads):
             self.fused = self._fused_arguments()
-        if self.fused is not None:  # Adam.step with fused=True: count the step, then the kernel
+            self._checked = self.fused is not None or bool(self.optimizer.state)
+        if self.fused is not None and len(present) == len(grads):
+            # Adam.step with fused=True: count the step, then the kernel.
             torch._foreach_add_(self.fused["state_steps"], 1)
-            torch._fused_adam_(self.params, grads, **self.fused)
+            torch._fused_adam_(self.params, present, **self.fused)
             return
         for param, grad in zip(self.params, grads, strict=True):
             param.grad = grad
@@ -278,7 +284,8 @@ class DQN:
         hard, every = self.config.tau >= 1.0, max(1, self.config.target_update)
         step = _OptimizerStep(self.optimizer, self._params, self.config.grad_clip)
         gradients = self._gradients
-        if self._linears is not None and self.config.loss == "huber":
+        trainable = all(p.requires_grad for p in self._params)
+        if self._linears is not None and self.config.loss == "huber" and trainable:
             gradients = functools.partial(mlp_grad.huber_td_gradients, self._linears)
         taken: list[torch.Tensor] = []  # Q(s, a) of every step, for the logged means
         targets: list[torch.Tensor] = []
@@ -325,10 +332,18 @@ class DQN:
         """Q(obs, actions) (detached) and the TD loss's gradients for each parameter, by
         autograd (actions: int64 (B, 1)). Plain MLPs with the Huber loss take the written-out
         backward of `mlp_grad` instead: bit-identical, and a fifth less time a step."""
+        trainable = [p for p in self._params if p.requires_grad]
         with torch.enable_grad():
             q_taken = self.online(obs).gather(1, actions).squeeze(1)
-            grads = torch.autograd.grad(self._loss(q_taken, target), self._params)
-        return q_taken.detach(), list(grads)
+            found = iter(torch.autograd.grad(self._loss(q_taken, target), trainable))
+        grads = [next(found) if p.requires_grad else None for p in self._params]
+        # As backward() stores them: in the parameter's layout (channels-last convolutions),
+        # which the fused Adam kernel assumes.
+        grads = [
+            g if g is None or g.stride() == p.stride() else torch.empty_like(p).copy_(g)
+            for g, p in zip(grads, self._params, strict=True)
+        ]
+        return q_taken.detach(), grads
 
     def _target_q(self, next_obs: torch.Tensor, ids: np.ndarray | None = None) -> torch.Tensor:
         """Target-network Q-values of many observations, in chunks of at most ~1,024 rows and
@@ -337,6 +352,11 @@ class DQN:
         rows that repeat an observation are computed once: a 128-step CartPole round of 8,192
         rows holds on average about a fifth of repeats over a 50,000-step run."""
         if ids is not None and len(ids) > 1:
+            if len(ids) != len(next_obs):
+                raise ValueError(
+                    f"next_ids has {len(ids)} rows but next_obs {len(next_obs)}; set "
+                    "next_ids=None in a batch whose next_obs were changed or combined"
+                )
             _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
             if len(first) < len(ids):
                 distinct = self._target_q(next_obs[self._as_tensor(first)])

@@ -44,7 +44,9 @@ class ReplayBatch(NamedTuple):
     """gamma**k, k = env steps the return covers: the bootstrap term's discount, float32 (B,)."""
     next_ids: np.ndarray | None = None
     """Optional int64 (B,): rows with the same id have the same next_obs (the replay slot it
-    was rebuilt from), so a learner can evaluate each distinct one once. None: unknown."""
+    was rebuilt from), so a learner can evaluate each distinct one once. None: unknown. The
+    ids are slot numbers of one buffer at one moment: set None in a batch whose next_obs you
+    change (augmentation) or that joins batches of several buffers or sampling times."""
 
 
 class ReplayBuffer:
