@@ -101,8 +101,8 @@ class _OptimizerStep:
         if type(opt) is not torch.optim.Adam or len(opt.param_groups) != 1:
             return None
         group = opt.param_groups[0]
-        plain = not any(group[k] for k in ("amsgrad", "capturable", "differentiable"))
-        if not (group["fused"] and plain and hasattr(torch, "_fused_adam_")):
+        plain = not any(group.get(k) for k in ("amsgrad", "capturable", "differentiable"))
+        if not (group.get("fused") and plain and hasattr(torch, "_fused_adam_")):
             return None
         if group.get("decoupled_weight_decay") or torch.is_tensor(group["lr"]):
             return None
