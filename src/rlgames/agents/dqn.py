@@ -301,7 +301,7 @@ class DQN:
                     targets += self._bootstrap(
                         b.rewards[part], b.discounts[part], b.dones[part], None, next_q
                     ).split(size)
-                next_q_steps = next_q.split(size)
+                next_q_steps = next_q.split(size) if self.double else ()
                 for k in range(done, done + run):
                     if self.double:  # the online argmax changes with every step
                         here = slice(k * size, (k + 1) * size)

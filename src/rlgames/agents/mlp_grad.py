@@ -38,14 +38,20 @@ def plain_linears(net: nn.Module) -> list[nn.Linear] | None:
     return [*linears, net.q]
 
 
+def _inputs(linears: list[nn.Linear], x: torch.Tensor) -> list[torch.Tensor]:
+    """The input of each layer: the observations as a float (B, features) batch, then each
+    hidden layer's ReLU output."""
+    inputs = [x.float().flatten(1)]
+    for layer in linears[:-1]:
+        inputs.append(F.linear(inputs[-1], layer.weight, layer.bias).relu_())
+    return inputs
+
+
 def forward(linears: list[nn.Linear], x: torch.Tensor) -> torch.Tensor:
     """The network's output for a float batch (B, ...): what ``net(x)`` computes, with less
     Python in between (the same operations)."""
-    x = x.float().flatten(1)
-    for layer in linears[:-1]:
-        x = F.linear(x, layer.weight, layer.bias).relu_()
     last = linears[-1]
-    return F.linear(x, last.weight, last.bias)
+    return F.linear(_inputs(linears, x)[-1], last.weight, last.bias)
 
 
 @torch.no_grad()
@@ -55,9 +61,7 @@ def huber_td_gradients(
     """Q(obs, actions) and the gradients of ``smooth_l1_loss(Q(obs, actions), target)`` (mean
     over the batch) with respect to each layer's weight and bias, in parameter order.
     ``actions``: int64 (B, 1); ``target``: float (B,)."""
-    inputs = [obs.float().flatten(1)]
-    for layer in linears[:-1]:
-        inputs.append(F.linear(inputs[-1], layer.weight, layer.bias).relu_())
+    inputs = _inputs(linears, obs)
     last = linears[-1]
     q = F.linear(inputs[-1], last.weight, last.bias)
     q_taken = q.gather(1, actions).squeeze(1)
