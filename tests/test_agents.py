@@ -92,6 +92,12 @@ def test_nature_cnn_flatten_size_follows_the_image_size(height, width, n_flat):
     assert agent.q_values(obs).shape == (3, 2)
 
 
+def test_images_too_small_for_the_nature_cnn_are_refused_with_the_minimum():
+    with pytest.raises(ValueError, match="at least 36x36 pixels, got 24x84"):
+        NatureCNN(4, 24, 84)
+    assert NatureCNN(4, 36, 36).n_flat == 64  # the smallest that fits: 8x8/4, 4x4/2, 3x3/1
+
+
 def test_single_gray_frames_without_a_stack_axis_get_the_cnn_too():
     agent = make_agent("dqn", spaces.Box(0, 255, (84, 84), np.uint8), TWO_ACTIONS)
     assert agent.q_values(np.zeros((84, 84), np.uint8)).shape == (2,)

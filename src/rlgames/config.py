@@ -10,12 +10,100 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 import json
+import numbers
 import textwrap
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+Bounds = dict[str, tuple[float | None, float | None]]
+"""Field name -> (lowest, highest) allowed value, either end None for no limit."""
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _coerce(value: Any, annotation: Any) -> tuple[bool, Any]:
+    """(fits, value in the annotation's own type): ints and floats from numpy or JSON too,
+    never a bool for a number; lists for tuples."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return True, None
+        for inner in (a for a in args if a is not type(None)):
+            fits, coerced = _coerce(value, inner)
+            if fits:
+                return True, coerced
+        return False, value
+    if annotation is Any:
+        return True, value
+    if annotation is bool:
+        return isinstance(value, bool), value
+    if annotation is int:
+        fits = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        return fits, int(value) if fits else value
+    if annotation is float:
+        fits = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return fits, float(value) if fits else value
+    if annotation is str:
+        return isinstance(value, str), value
+    if origin is tuple and isinstance(value, (tuple, list)):
+        items = [_coerce(v, args[0]) for v in value]
+        return all(fits for fits, _ in items), tuple(v for _, v in items)
+    if origin is dict or annotation is dict:
+        return isinstance(value, dict), value
+    return False, value
+
+
+def _type_name(annotation: Any) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if annotation is type(None):
+        return "None"
+    if origin is tuple:
+        return f"a list of {_type_name(args[0]).split(' ', 1)[-1]}s"
+    if origin is dict or annotation is dict:
+        return "a table (dict)"
+    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def check_fields(config: Any, bounds: Bounds, choices: dict[str, tuple] | None = None) -> None:
+    """Check a config dataclass's fields in place: each value's type against its annotation
+    (numbers from numpy or JSON are converted, lists become tuples), then `bounds` and
+    `choices`. A bad value raises one ValueError that names the field and what it takes."""
+    cls = type(config)
+    for f in dataclasses.fields(config):
+        annotation = _hints(cls)[f.name]
+        value = getattr(config, f.name)
+        fits, value = _coerce(value, annotation)
+        if not fits:
+            raise ValueError(
+                f"{cls.__name__}.{f.name} must be {_type_name(annotation)}, got {value!r}"
+            )
+        setattr(config, f.name, value)
+        low, high = bounds.get(f.name, (None, None))
+        for v in value if isinstance(value, tuple) else (value,):
+            too_low = low is not None and v is not None and v < low
+            too_high = high is not None and v is not None and v > high
+            if too_low or too_high:
+                allowed = (
+                    f"between {low} and {high}"
+                    if low is not None and high is not None
+                    else (f">= {low}" if low is not None else f"<= {high}")
+                )
+                raise ValueError(f"{cls.__name__}.{f.name} must be {allowed}, got {value!r}")
+        if choices and f.name in choices and value not in choices[f.name]:
+            options = ", ".join(repr(c) for c in choices[f.name])
+            raise ValueError(f"{cls.__name__}.{f.name} must be one of {options}, got {value!r}")
 
 
 @dataclass
@@ -81,9 +169,32 @@ class TrainConfig:
     max_episode_steps for training and in-training evaluation). Given as an override, it is
     merged into the env's row (a key set to null/None there takes the library default)."""
 
+    def __post_init__(self) -> None:
+        check_fields(self, _TRAIN_BOUNDS, {"vectorization_mode": (None, "sync", "async")})
+
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed; unknown names raise TypeError."""
         return dataclasses.replace(self, **changes)
+
+
+_TRAIN_BOUNDS: Bounds = {
+    "n_envs": (1, None),
+    "buffer_size": (1, None),
+    "learning_starts": (0, None),
+    "train_freq": (1, None),
+    "gradient_steps": (0, None),
+    "epsilon_start": (0.0, 1.0),
+    "epsilon_end": (0.0, 1.0),
+    "epsilon_decay_steps": (0, None),
+    "lr_end": (0.0, None),
+    "lr_decay_steps": (0, None),
+    "eval_every": (0, None),
+    "eval_episodes": (1, None),
+    "checkpoint_every": (0, None),
+    "log_every": (0, None),
+    "plot_every": (0, None),
+    "torch_threads": (1, None),
+}
 
 
 _CARTPOLE = {
@@ -211,9 +322,15 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         except ModuleNotFoundError:  # Python 3.10
             import tomli as tomllib  # type: ignore[no-redef]
         with path.open("rb") as f:
-            data = tomllib.load(f)
+            try:
+                data = tomllib.load(f)
+            except tomllib.TOMLDecodeError as error:
+                raise ValueError(f"Config file {path} is not valid TOML: {error}") from None
     elif path.suffix == ".json":
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise ValueError(f"Config file {path} is not valid JSON: {error}") from None
     else:
         raise ValueError(f"Config file {path} must end in .json or .toml.")
     if not isinstance(data, dict):

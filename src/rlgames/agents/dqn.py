@@ -24,6 +24,7 @@ from gymnasium import spaces
 from rlgames.agents import mlp_grad
 from rlgames.agents.networks import build_q_network
 from rlgames.agents.replay import ReplayBatch
+from rlgames.config import Bounds, check_fields
 
 
 @dataclass
@@ -58,18 +59,38 @@ class AgentConfig:
     """Adam epsilon (Dopamine uses 1.5e-4 on Atari)."""
 
     def __post_init__(self) -> None:
-        self.hidden = tuple(int(h) for h in self.hidden)
-        if self.loss not in ("huber", "mse"):
-            raise ValueError(f'loss must be "huber" or "mse", got {self.loss!r}')
+        check_fields(self, _AGENT_BOUNDS, {"loss": ("huber", "mse")})
         if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f"tau must be in (0, 1], got {self.tau}")
+            raise ValueError(f"AgentConfig.tau must be in (0, 1], got {self.tau}")
+        if self.lr <= 0.0:
+            raise ValueError(f"AgentConfig.lr must be above 0, got {self.lr}")
+
+
+_AGENT_BOUNDS: Bounds = {
+    "gamma": (0.0, 1.0),
+    "batch_size": (1, None),
+    "target_update": (1, None),
+    "hidden": (1, None),
+    "n_step": (1, None),
+    "adam_eps": (0.0, None),
+}
 
 
 def resolve_device(device: str) -> torch.device:
     """The torch device for a config string: "auto" is CUDA when available, else CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f'device {device!r} is not a torch device ("auto", "cpu", "cuda", ...): '
+                         f"{error}") from None  # fmt: skip
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f'device {device!r}: this torch has no usable CUDA device. Use device "auto" (CUDA '
+            'when there is one, else CPU) or "cpu".'
+        )
+    return resolved
 
 
 def _adam(params, **kwargs) -> torch.optim.Adam:

@@ -38,6 +38,11 @@ class NatureCNN(nn.Module):
             nn.ReLU(),
             nn.Flatten(),
         )
+        if min(height, width) < 36:  # each convolution needs its kernel to fit
+            raise ValueError(
+                f"the Nature CNN needs images of at least 36x36 pixels, got {height}x{width}: "
+                "make the env's frames larger (make_env(..., size=84))"
+            )
         with torch.no_grad():
             n_flat = self.convs(torch.zeros(1, in_channels, height, width)).shape[1]
         self.n_flat = int(n_flat)
