@@ -260,6 +260,25 @@ def test_a_header_asking_for_huge_or_odd_arrays_is_refused_before_allocating(tmp
         load_checkpoint(forge(tmp_path / "h", {**base, "version": 7}))
 
 
+def test_a_bad_tensor_section_or_meta_behind_valid_digests_is_refused(tmp_path):
+    import hashlib
+
+    blob = b"\x08\x00\x00\x00\x00\x00\x00\x00not json"  # not a safetensors blob
+    empty_arrays = {"nbytes": 0, "sha256": hashlib.sha256().hexdigest(), "index": {}}
+    base = {"format": "rlgames-checkpoint", "version": 1, "arrays": empty_arrays}
+    tensors = {"nbytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
+    path = forge(tmp_path / "t", {**base, "tensors": tensors, "meta": {}}, body=blob)
+    with pytest.raises(CheckpointError, match="corrupted checkpoint \\(tensors"):
+        load_checkpoint(path)
+    from safetensors.torch import save as save_tensors
+
+    empty = save_tensors({})
+    tensors = {"nbytes": len(empty), "sha256": hashlib.sha256(empty).hexdigest()}
+    header = {**base, "tensors": tensors, "meta": "notadict"}
+    with pytest.raises(CheckpointError, match="meta is not a table"):
+        load_checkpoint(forge(tmp_path / "m", header, body=empty))
+
+
 def test_empty_and_zero_size_contents_round_trip(tmp_path):
     path = save_checkpoint(tmp_path / "e", {}, {"none": np.zeros((0, 3), np.uint8)}, {})
     tensors, arrays, meta = load_checkpoint(path)

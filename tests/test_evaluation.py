@@ -87,6 +87,21 @@ def test_an_exported_policy_is_small_and_acts_exactly_as_its_run(cartpole_run, t
     assert torch.equal(torch.as_tensor(full.q_values(obs)), torch.as_tensor(small.q_values(obs)))
 
 
+def test_a_checkpoint_trained_on_a_gpu_loads_on_the_device_asked_for(cartpole_run, tmp_path):
+    from rlgames.checkpoint import load_checkpoint, save_checkpoint
+
+    tensors, arrays, meta = load_checkpoint(resolve_checkpoint(cartpole_run))
+    meta["agent_config"]["device"] = "cuda"  # as a run on a GPU machine records it
+    moved = save_checkpoint(tmp_path / "gpu.ckpt", tensors, arrays, meta)
+    agent, env, _ = load_agent(moved, device="cpu")
+    env.close()
+    assert agent.device == torch.device("cpu")
+    reference, env, _ = load_agent(cartpole_run, device="cpu")
+    env.close()
+    obs = torch.randn(16, 4).numpy()
+    assert np.array_equal(agent.q_values(obs), reference.q_values(obs))
+
+
 def test_an_exported_policy_cannot_be_resumed(cartpole_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(cartpole_run, run)

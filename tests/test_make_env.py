@@ -93,6 +93,25 @@ def test_breakout_episodic_life_ends_episode_on_a_lost_life():
 
 
 @pytest.mark.atari
+@pytest.mark.parametrize("episodic_life", [False, True])
+def test_breakout_max_episode_steps_counts_the_agents_steps_not_emulator_frames(episodic_life):
+    # With life loss the limit is the whole game's, across lives, and FIRE at reset counts.
+    env = rlgames.make_env(
+        "ALE/Breakout-v5", max_episode_steps=12, episodic_life=episodic_life, seed=0
+    )  # reset once, with the seed
+    steps, frames = 0, env.unwrapped.ale.getEpisodeFrameNumber()
+    while True:
+        steps += 1
+        _, _, terminated, truncated, info = env.step(0)  # the ball is not lost this soon
+        if terminated or truncated:
+            break
+    assert truncated and not terminated
+    assert steps == (10 if episodic_life else 12)
+    assert info["episode_frame_number"] - frames == 4 * steps  # skip 4: frames are not steps
+    env.close()
+
+
+@pytest.mark.atari
 def test_breakout_clip_reward_bounds_rewards():
     env = rlgames.make_env("ALE/Breakout-v5", clip_reward=True, seed=0)
     env.reset()

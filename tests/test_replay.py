@@ -256,6 +256,33 @@ def test_a_4x84x84_stack_costs_under_7100_bytes_per_transition():
     assert buffer.nbytes == 1000 * buffer.bytes_per_transition
 
 
+def test_can_sample_says_when_a_complete_n_step_transition_is_stored():
+    eps = Episodes()
+    stream = eps.episode(10, "terminated")
+    buffer = make(n_step=3)
+    assert not buffer.can_sample()
+    feed(buffer, [stream[:2]])  # two steps of a running episode: no 3-step return yet
+    assert len(buffer) == 2 and not buffer.can_sample()
+    with pytest.raises(ValueError, match="no complete transition"):
+        buffer.sample(4, np.random.default_rng(0))
+    feed(buffer, [stream[2:3]])
+    assert buffer.can_sample()
+    short = make(n_step=3)
+    feed(short, [eps.episode(2, "terminated")])  # ended sooner than n_step: complete
+    assert short.can_sample()
+
+
+def test_observations_of_another_dtype_are_compared_as_stored():
+    space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+    buffer = ReplayBuffer(100, space, spaces.Discrete(2))
+    steps = np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])  # float64, as a user might pass
+    for obs, nxt in zip(steps[:-1], steps[1:]):
+        buffer.add(obs[None], [0], [1.0], nxt[None], [False], [False])
+    assert len(buffer) == 2
+    batch = buffer.sample(8, np.random.default_rng(0))
+    assert batch.obs.dtype == np.float32
+
+
 def test_sampling_an_empty_buffer_says_to_add_transitions():
     with pytest.raises(ValueError, match="empty"):
         make().sample(4, np.random.default_rng(0))

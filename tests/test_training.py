@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 import torch
@@ -144,6 +145,61 @@ def test_per_env_defaults_apply_and_overrides_win(tmp_path):
 def test_unknown_setting_is_refused_with_the_known_names(tmp_path):
     with pytest.raises(TypeError, match="learning_starts"):
         Trainer("CartPole-v1", out=tmp_path, learning_start=5)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"train_freq": 0}, "TrainConfig.train_freq must be >= 1, got 0"),
+        ({"train_freq": "4"}, "TrainConfig.train_freq must be an integer, got '4'"),
+        ({"n_envs": True}, "TrainConfig.n_envs must be an integer, got True"),
+        ({"epsilon_end": 1.5}, "TrainConfig.epsilon_end must be between 0.0 and 1.0"),
+        ({"vectorization_mode": "threads"}, "must be one of None, 'sync', 'async'"),
+        ({"env_kwargs": [1]}, "TrainConfig.env_kwargs must be a table"),
+        ({"lr": "fast"}, "AgentConfig.lr must be a number, got 'fast'"),
+        ({"lr": 0.0}, "AgentConfig.lr must be above 0"),
+        ({"batch_size": 0}, "AgentConfig.batch_size must be >= 1, got 0"),
+        ({"hidden": 64}, "AgentConfig.hidden must be a list of integers, got 64"),
+        ({"gamma": 1.5}, "AgentConfig.gamma must be between 0.0 and 1.0"),
+        ({"loss": "l1"}, "AgentConfig.loss must be one of 'huber', 'mse'"),
+    ],
+)
+def test_bad_settings_are_refused_by_name_before_anything_is_written(tmp_path, settings, message):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Trainer("CartPole-v1", out=out, **{**FAST, **settings})
+    assert not out.exists()
+
+
+def test_settings_from_json_or_numpy_take_their_fields_types():
+    import numpy as np
+
+    from rlgames.agents import AgentConfig
+    from rlgames.config import TrainConfig
+
+    config = TrainConfig(buffer_size=np.int64(500), lr_end=0, epsilon_end=np.float32(0.5))
+    assert type(config.buffer_size) is int and type(config.lr_end) is float
+    assert AgentConfig(hidden=[64, np.int64(32)]).hidden == (64, 32)
+
+
+def test_learning_waits_until_the_replay_holds_a_full_n_step_transition(tmp_path):
+    # 16 steps over 8 envs is 2 per env: fewer than n_step, so nothing can be sampled yet
+    settings = {**FAST, "learning_starts": 16, "train_freq": 8, "n_step": 3}
+    trainer = rlgames.train("CartPole-v1", steps=64, seed=0, out=tmp_path, n_envs=8, **settings)
+    assert 0 < trainer.updates < (64 - 16) // 8 * 4 + 4
+    trainer.close()
+
+
+@pytest.mark.parametrize("stack", [1, 2])
+def test_colour_pixel_stacks_train_with_one_stored_frame_per_step(tmp_path, stack):
+    settings = {**FAST, "learning_starts": 40, "train_freq": 8, "batch_size": 8}
+    env_kwargs = {"size": 40, "stack": stack}  # CartPole's rendered RGB frames
+    trainer = rlgames.train("CartPole-v1", steps=64, seed=0, out=tmp_path, env_kwargs=env_kwargs,
+                            **settings)  # fmt: skip
+    assert trainer.envs.single_observation_space.shape == (3 * stack, 40, 40)
+    assert trainer.replay.frame_stack == stack and trainer.replay.frame_shape == (3, 40, 40)
+    assert trainer.updates > 0
+    trainer.close()
 
 
 def test_existing_run_directory_is_not_overwritten(tmp_path):

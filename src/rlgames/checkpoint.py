@@ -203,8 +203,13 @@ def _read_sections(f, header: dict[str, Any], size: int, path: Path):
     blob = _read_exact(f, header["tensors"]["nbytes"], path, "tensors")
     if hashlib.sha256(blob).hexdigest() != header["tensors"]["sha256"]:
         raise CheckpointError(f"{path}: tampered or corrupted checkpoint (tensors digest)")
-    tensors = load_tensors(blob)
+    try:
+        tensors = load_tensors(blob)
+    except Exception as error:  # safetensors' own error types: a blob we did not write
+        raise CheckpointError(f"{path}: corrupted checkpoint (tensors: {error})") from None
     arrays = _read_arrays(f, header["arrays"], path)
+    if not isinstance(header["meta"], dict):
+        raise CheckpointError(f"{path}: corrupted checkpoint (meta is not a table)")
     return tensors, arrays, header["meta"]
 
 

@@ -113,12 +113,13 @@ TRAINING_ONLY_KEYS = frozenset({"max_episode_steps"})
 
 
 def load_agent(
-    path: str | Path, env_id: str | None = None, **env_kwargs: Any
+    path: str | Path, env_id: str | None = None, *, device: str = "auto", **env_kwargs: Any
 ) -> tuple[Any, gym.Env, dict[str, Any]]:
     """(agent, env, meta) from a checkpoint file or run directory, for evaluation or play.
 
     The env is built as in training (the run's env_kwargs) but without life loss or reward
-    clipping; `env_id` defaults to the checkpoint's and must have the same spaces.
+    clipping; `env_id` defaults to the checkpoint's and must have the same spaces. The agent
+    goes to `device` ("auto": CUDA when there is one, else CPU), wherever it was trained.
     """
     tensors, _, meta = load_checkpoint(resolve_checkpoint(path, env_id))
     env_id = env_id or meta["env_id"]
@@ -129,7 +130,7 @@ def load_agent(
         check_compatible(
             meta, observation_space=env.observation_space, action_space=env.action_space
         )
-        agent_config = dict(meta["agent_config"])
+        agent_config = {**meta["agent_config"], "device": device}
         agent = make_agent(meta["agent"], env.observation_space, env.action_space, **agent_config)
         state = {k: v for k, v in tensors.items() if not k.startswith("trainer.")}
         if not any(k.startswith("target.") for k in state):  # an exported policy

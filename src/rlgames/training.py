@@ -35,7 +35,7 @@ from rlgames.checkpoint import (
     save_checkpoint,
 )
 from rlgames.config import TrainConfig, env_defaults, split_overrides, to_jsonable
-from rlgames.envs.factory import make_env
+from rlgames.envs.factory import frames_per_observation, make_env
 from rlgames.envstate import capture_envs, restore_envs
 from rlgames.evaluation import evaluate, evaluate_episodes, load_agent, resolve_checkpoint
 from rlgames.logger import RunLogger
@@ -104,6 +104,9 @@ class Trainer:
         train_over, agent_over = split_overrides(overrides, AGENT_FIELDS)
         config = config if config is not None else TrainConfig(**train_defaults)
         if "env_kwargs" in train_over:  # merged into the row's: a key set to None drops it
+            if not isinstance(train_over["env_kwargs"], dict):
+                value = train_over["env_kwargs"]
+                raise ValueError(f"TrainConfig.env_kwargs must be a table (dict), got {value!r}")
             merged = {**config.env_kwargs, **train_over["env_kwargs"]}
             train_over["env_kwargs"] = {k: v for k, v in merged.items() if v is not None}
         self.config = config.replace(**train_over)
@@ -115,9 +118,9 @@ class Trainer:
         )
         if not _resuming and (self.out / "config.json").exists():
             raise FileExistsError(
-                f"{self.out} already holds a run. Continue it with Trainer.resume("
-                f"{str(self.out)!r})"
-                f" (`rlgames train --resume {self.out}`), or choose another out directory."
+                f"{self.out} already holds a run. Continue it with `rlgames train --resume "
+                f"{self.out}` (in Python: Trainer.resume({str(self.out)!r})), or choose another "
+                "out directory."
             )
         self.callbacks = list(callbacks)
         self.total_steps = int(total_steps)
@@ -158,8 +161,15 @@ class Trainer:
         )
         ac = self.agent.config
         self.replay = ReplayBuffer(
-            cfg.buffer_size, obs_space, act_space, cfg.n_envs, n_step=ac.n_step, gamma=ac.gamma
+            cfg.buffer_size,
+            obs_space,
+            act_space,
+            cfg.n_envs,
+            n_step=ac.n_step,
+            gamma=ac.gamma,
+            frame_stack=_replay_frame_stack(self.env_id, cfg.env_kwargs, obs_space),
         )
+        self._replay_ready = False  # until the replay holds a complete transition
         self.n_actions = int(act_space.n)
         # Gradient steps sampled at once (one round of gradient_steps shares a replay state):
         # at most ~32 MiB of observations and next observations as float32 per sample.
@@ -239,7 +249,10 @@ class Trainer:
                         self.ep_return[i], self.ep_length[i] = 0.0, 0
                 obs = self.obs = next_obs
 
-                if self.step >= self.learn_from:
+                if self.step >= self.learn_from and not self._replay_ready:
+                    # learning_starts can come before each env has n_step steps of its own
+                    self._replay_ready = replay.can_sample()
+                if self.step >= self.learn_from and self._replay_ready:
                     rounds = self.step // cfg.train_freq - prev // cfg.train_freq
                     if rounds and cfg.lr_end is not None:
                         self._set_lr()
@@ -368,24 +381,37 @@ class Trainer:
     ) -> Trainer:
         """Rebuild a run from run_dir/config.json and continue from checkpoints/latest.
 
-        `changes` may alter TrainConfig fields that do not change the run's maths
-        (progress, log_every, plot_every, eval_every, checkpoint_every, tensorboard).
+        `changes` may alter the TrainConfig fields that do not change the run's maths
+        (`RESUME_CHANGEABLE`); any other setting given must equal the run's own.
         """
         run_dir = Path(run_dir)
         latest = run_dir / "checkpoints" / "latest.ckpt"
-        if not (run_dir / "config.json").exists() or not latest.exists():
+        if not (run_dir / "config.json").exists():
+            raise FileNotFoundError(
+                f"{run_dir} is not an rlgames run directory (it has no config.json): give the "
+                "directory a run was trained into (its --out)."
+            )
+        if not latest.exists():
             raise FileNotFoundError(
                 f"{run_dir} holds no checkpoint to resume from ({latest} is missing): the run "
                 "stopped before its first one. Delete the directory, or train with another out."
             )
-        refused = sorted(set(changes) - RESUME_CHANGEABLE)
+        doc = json.loads((run_dir / "config.json").read_text())
+        stored = {**doc["train"], **doc["agent_config"]}
+        refused = sorted(
+            name
+            for name, value in changes.items()
+            if name not in RESUME_CHANGEABLE
+            and (name not in stored or to_jsonable(value) != stored[name])
+        )
         if refused:
             raise ValueError(
                 f"{', '.join(refused)} cannot change when a run resumes (it would no longer be "
                 f"the same run); only {', '.join(sorted(RESUME_CHANGEABLE))} can. Start a new "
                 "run (another out directory) to change the others."
             )
-        doc = json.loads((run_dir / "config.json").read_text())
+        same = set(changes) - RESUME_CHANGEABLE  # given, but equal to the run's own values
+        changes = {k: v for k, v in changes.items() if k not in same}
         config = TrainConfig(**doc["train"]).replace(**changes)
         agent_config = doc["agent_config"]
         if isinstance(agent_config.get("hidden"), list):
@@ -490,6 +516,16 @@ def _final_scores(infos: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None
         return None
     scores = np.asarray(final["score"])
     return scores, np.asarray(final.get("_score", np.ones(len(scores), dtype=bool)))
+
+
+def _replay_frame_stack(env_id: str, env_kwargs: dict[str, Any], obs_space: gym.Space) -> int:
+    """Frames per observation for the replay's frame-once storage: the env's stack for uint8
+    (C, H, W) stacks (colour frames keep their channels together), else 1: whole observations."""
+    shape = tuple(obs_space.shape or ())
+    if len(shape) != 3 or obs_space.dtype != np.uint8:
+        return 1
+    stack = frames_per_observation(env_id, env_kwargs.get("stack"))
+    return stack if shape[0] % stack == 0 else 1
 
 
 def _crossed(prev: int, now: int, every: int) -> bool:

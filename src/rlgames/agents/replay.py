@@ -167,7 +167,8 @@ class ReplayBuffer:
         truncated: np.ndarray,
     ) -> None:
         """Store one transition per env; every argument has leading dimension n_envs."""
-        obs, next_obs = np.asarray(obs), np.asarray(next_obs)
+        obs = np.asarray(obs, dtype=self.frames.dtype)  # stored as the space's dtype: compared so
+        next_obs = np.asarray(next_obs, dtype=self.frames.dtype)
         action, reward = np.asarray(action).reshape(-1), np.asarray(reward).reshape(-1)
         terminated = np.asarray(terminated, dtype=bool).reshape(-1)
         truncated = np.asarray(truncated, dtype=bool).reshape(-1)
@@ -252,6 +253,17 @@ class ReplayBuffer:
         window = np.maximum(window, start[:, None])
         stacks = self.frames[env[:, None], window % self.slots]  # (B, stack, *frame_shape)
         return stacks.reshape(len(pos), *self.obs_shape)
+
+    def can_sample(self) -> bool:
+        """Whether a complete transition is stored (n steps in memory, or fewer up to an
+        episode's end), so that ``sample`` can draw one. Reads the whole memory: call it until
+        it first says True, not before every sample."""
+        if self._n_transitions == 0:
+            return False
+        counts = np.minimum(self.written, self.slots)
+        env = np.repeat(np.arange(self.n_envs), counts)
+        pos = np.concatenate([np.arange(w - c, w) for w, c in zip(self.written, counts)])
+        return bool(self._n_step_view(env, pos)[3].any())
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
         """Draw batch_size transitions uniformly (with replacement) from those stored."""

@@ -11,7 +11,12 @@ from typing import Any
 
 import gymnasium as gym
 from gymnasium.envs.registration import registry
-from gymnasium.wrappers import AddRenderObservation, ClipReward, MaxAndSkipObservation
+from gymnasium.wrappers import (
+    AddRenderObservation,
+    ClipReward,
+    MaxAndSkipObservation,
+    TimeLimit,
+)
 
 from rlgames.registration import DINO_ID, MARIO_NAMESPACE
 from rlgames.wrappers import FrameStack, preprocess
@@ -45,6 +50,12 @@ def game_family(env_id: str) -> str:
     if env_id.startswith("ALE/") or "NoFrameskip" in env_id:
         return "atari"
     return "classic"
+
+
+def frames_per_observation(env_id: str, stack: int | None = None) -> int:
+    """How many frames `make_env` stacks into one observation (1 when it stacks none)."""
+    stack = GAME_DEFAULTS[game_family(env_id)]["stack"] if stack is None else stack
+    return max(1, int(stack or 1))
 
 
 def make_env(
@@ -145,18 +156,26 @@ def _make_one(
         from rlgames.envs.atari import EpisodicLife, FireReset, NoopReset
 
         env_kwargs.setdefault("frameskip", 1)
+        limit = env_kwargs.pop("max_episode_steps", None)
         env = gym.make(env_id, **env_kwargs)
         env = NoopReset(env, GAME_DEFAULTS["atari"]["noop_max"])
         if skip and skip > 1:
             env = MaxAndSkipObservation(env, skip=skip)
+        if limit is not None and episodic_life:  # the whole game's steps, across lives
+            env = TimeLimit(env, limit)
         if episodic_life:
             env = EpisodicLife(env)
         if "FIRE" in env.unwrapped.get_action_meanings():
             env = FireReset(env)
+        if limit is not None and not episodic_life:  # exactly the agent's steps
+            env = TimeLimit(env, limit)
         env = preprocess(env, skip=None, gray=gray, size=size, stack=stack)
     elif family == "mario":
+        limit = env_kwargs.pop("max_episode_steps", None)
         env = gym.make(env_id, **env_kwargs)
         env = preprocess(env, skip=skip, gray=gray, size=size, stack=stack)
+        if limit is not None:  # agent steps, not the emulator's frames under the skip
+            env = TimeLimit(env, limit)
     else:
         pixels = gray or size is not None
         if pixels:
