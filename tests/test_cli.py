@@ -168,6 +168,127 @@ def test_resume_with_an_agent_option_is_refused_with_one_clear_error(run_dir):
     assert "Traceback" not in done.stderr
 
 
+def one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> None:
+    """A refused command: exit status 2, no traceback, every fragment in its last line."""
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in last, last
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("learnign_starts = 500\n", "Unknown setting 'learnign_starts'"),
+        ('lr = "fast"\n', "AgentConfig.lr must be a number, got 'fast'"),
+        ('train_freq = "4"\n', "TrainConfig.train_freq must be an integer, got '4'"),
+        ("hidden = 64\n", "AgentConfig.hidden must be a list of integers, got 64"),
+        ("batch_size = 0\n", "AgentConfig.batch_size must be >= 1, got 0"),
+        ("lr = [\n", "is not valid TOML"),
+    ],
+)
+def test_a_bad_config_file_is_refused_in_one_line_and_writes_nothing(tmp_path, settings, expected):
+    config = tmp_path / "settings.toml"
+    config.write_text(settings)
+    out = tmp_path / "run"
+    done = rlgames("train", "--env", "CartPole-v1", "--steps", "60", "--out", str(out),
+                   "--config", str(config), check=False)  # fmt: skip
+    one_line_error(done, expected)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--env", "CartPol-v1"], "CartPol"),
+        (["--env", "CartPole-v1", "--env-kwargs", '{"bogus": 1}'], "'bogus'"),
+        (["--env", "CartPole-v1", "--train-freq", "0"], "TrainConfig.train_freq must be >= 1"),
+        (["--env", "CartPole-v1", "--epsilon-end", "2"], "epsilon_end must be between 0.0 and"),
+    ],
+)
+def test_bad_train_options_are_refused_in_one_line_and_write_nothing(tmp_path, args, expected):
+    out = tmp_path / "run"
+    done = rlgames("train", *args, "--steps", "60", "--out", str(out), check=False)
+    one_line_error(done, expected)
+    assert not out.exists()
+
+
+def test_cuda_on_a_machine_without_it_is_refused_in_one_line(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    done = rlgames("train", "--env", "CartPole-v1", "--steps", "60", "--device", "cuda",
+                   "--out", str(tmp_path / "run"), check=False)  # fmt: skip
+    one_line_error(done, "no usable CUDA device", '"cpu"')
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--env", "Acrobot-v1"], "--env Acrobot-v1: the run in"),
+        (["--agent", "dueling"], "--agent dueling: the run in"),
+        (["--seed", "7"], "--seed 7: the run in"),
+    ],
+)
+def test_resume_refuses_another_env_agent_or_seed(run_dir, args, expected):
+    done = rlgames("train", "--resume", str(run_dir), *args, check=False)
+    one_line_error(done, expected, "Drop")
+
+
+def test_resume_judges_a_config_file_like_options(run_dir, tmp_path):
+    changed = tmp_path / "changed.toml"
+    changed.write_text("lr = 0.5\n")
+    done = rlgames("train", "--resume", str(run_dir), "--config", str(changed), check=False)
+    one_line_error(done, "lr cannot change when a run resumes")
+
+
+def test_resume_accepts_the_runs_own_values(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    saved = json.loads((copy / "config.json").read_text())
+    same = tmp_path / "same.toml"
+    same.write_text(f"lr = {saved['agent_config']['lr']!r}\nbatch_size = 16\n")
+    rlgames("train", "--resume", str(copy), "--config", str(same), "--env", "CartPole-v1",
+            "--agent", "dqn", "--seed", "0", "--steps", "320", "--no-progress")  # fmt: skip
+    assert json.loads((copy / "config.json").read_text())["total_steps"] == 320
+
+
+def test_resume_of_a_folder_that_is_not_a_run_says_so(tmp_path):
+    done = rlgames("train", "--resume", str(tmp_path), check=False)
+    one_line_error(done, "is not an rlgames run directory", "--out")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--episodes", "0"], "--episodes: must be at least 1"),
+        (["--seeds", "5-1"], "gives no seeds"),
+        (["--csv", "somewhere/"], "is a directory"),
+    ],
+)
+def test_bad_eval_options_are_refused_before_playing(run_dir, args, expected):
+    done = rlgames("eval", "--checkpoint", str(run_dir), *args, check=False)
+    assert done.returncode == 2 and expected in done.stderr
+    assert "episode 1" not in done.stdout
+
+
+def test_eval_names_the_env_it_played(run_dir):
+    done = rlgames("eval", "--checkpoint", str(run_dir), "--episodes", "1", "--env",
+                   "CartPole-v0")  # fmt: skip
+    assert done.stdout.splitlines()[-3].startswith("CartPole-v0 dqn")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["--record", "out.txt"], "--record out.txt: name a .gif"), (["--fps", "0"], "--fps")],
+)
+def test_bad_recording_options_are_refused_before_playing(run_dir, tmp_path, args, expected):
+    done = rlgames("play", "--checkpoint", str(run_dir), *args, check=False)
+    assert done.returncode == 2 and expected in done.stderr
+    assert "return" not in done.stdout
+
+
 def test_ctrl_c_during_train_checkpoints_and_says_so_in_one_line(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(

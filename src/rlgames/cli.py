@@ -1,4 +1,4 @@
-"""The ``rlgames`` command: ``train``, ``eval`` and ``play``.
+"""The rlgames command: train, eval and play agents on pixel games and Gymnasium envs.
 
     rlgames train --env CartPole-v1 --agent dqn --steps 50000 --seed 0 --out runs/cp
     rlgames train --resume runs/cp                    # continue a run where it stopped
@@ -21,10 +21,12 @@ import os
 import sys
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from gymnasium.error import DependencyNotInstalled
+from gymnasium.error import Error as GymnasiumError
 
 from rlgames.config import RUN_DEFAULTS, TrainConfig, field_docs, load_config_file
 from rlgames.envs.factory import resolve_id
@@ -47,7 +49,7 @@ def _option_kwargs(annotation: Any) -> dict[str, Any]:
     if origin is tuple:
         return {"type": args[0], "nargs": "+"}
     if origin is dict or annotation is dict:
-        return {"type": json.loads, "metavar": "JSON"}
+        return {"type": _json_object, "metavar": "JSON"}
     if annotation in (int, float, str):
         return {"type": annotation}
     return {}
@@ -80,16 +82,58 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default unless it is None (then its help says what happens)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = parse_seeds(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not seeds like 0-99 or 1,5,9") from None
+    if not seeds:
+        raise argparse.ArgumentTypeError(f"{text!r} gives no seeds (a range is low-high)")
+    return seeds
+
+
+def _output_file(text: str) -> Path:
+    path = Path(text)
+    if text.endswith(("/", os.sep)) or path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file name in it")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlgames", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _HelpFormatter
 
     t = sub.add_parser("train", help="train an agent (or resume a run)", formatter_class=fmt)
     t.add_argument("--env", help="Gymnasium env id, e.g. CartPole-v1, ALE/Breakout-v5")
     t.add_argument("--agent", help="dqn, ddqn (double) or dueling (default: the env's, else dqn)")
-    t.add_argument("--steps", type=int, help="total env steps of the run (default: the env's)")
-    t.add_argument("--seed", type=int, default=0, help="seeds torch, numpy, random and the envs")
+    t.add_argument(
+        "--steps", type=_non_negative, help="total env steps of the run (default: the env's)"
+    )
+    t.add_argument("--seed", type=int, help="seeds torch, numpy, random and the envs (default 0)")
     t.add_argument("--out", type=Path, help="run directory (default runs/<env>-<agent>-<seed>)")
     t.add_argument("--config", type=Path, help="a .json or .toml file of settings")
     t.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run")
@@ -102,21 +146,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     e = sub.add_parser("eval", help="greedy returns of a checkpoint", formatter_class=fmt)
     e.add_argument("--checkpoint", required=True, help=checkpoint_help)
-    e.add_argument("--episodes", type=int, help="episodes (default: number of seeds, else 10)")
+    e.add_argument(
+        "--episodes", type=_positive, help="episodes (default: number of seeds, else 10)"
+    )
     e.add_argument("--env", help="env id (default: the checkpoint's)")
-    e.add_argument("--seeds", type=parse_seeds, help="reset seeds, e.g. 0-99 or 1,2,3")
-    e.add_argument("--max-steps", type=int, help="stop each episode after this (default: never)")
+    e.add_argument("--seeds", type=_seed_list, help="reset seeds, e.g. 0-99 or 1,2,3")
+    e.add_argument(
+        "--max-steps", type=_positive, help="stop each episode after this (default: never)"
+    )
     e.add_argument("--env-kwargs", type=_json_object, help="env options over the checkpoint's")
-    e.add_argument("--csv", type=Path, help="also write one row per episode to this file")
+    e.add_argument("--csv", type=_output_file, help="also write one row per episode here")
 
     p = sub.add_parser("play", help="one greedy episode, optionally recorded", formatter_class=fmt)
     p.add_argument("--checkpoint", required=True, help=checkpoint_help)
     p.add_argument("--env", help="env id (default: the checkpoint's)")
     p.add_argument("--seed", type=int, default=0, help="reset seed of the episode")
-    p.add_argument("--record", type=Path, help="write the raw frames to a .gif (or .mp4)")
-    p.add_argument("--fps", type=int, default=30, help="frames per second of the recording")
-    p.add_argument("--max-steps", type=int, default=10_000, help="stop the episode after this")
+    p.add_argument("--record", type=_output_file, help="write the raw frames to a .gif (or .mp4)")
+    p.add_argument("--fps", type=_positive, default=30, help="frames per second of the recording")
+    p.add_argument(
+        "--max-steps", type=_positive, default=10_000, help="stop the episode after this"
+    )
     return parser
+
+
+@contextmanager
+def _settings_errors() -> Iterator[None]:
+    """A TypeError while building from the user's settings (an unknown name, an env option
+    the game does not take) is bad input: one line, like the ValueErrors."""
+    try:
+        yield
+    except TypeError as error:
+        raise ValueError(str(error)) from error
+
+
+def _check_same_run(args: argparse.Namespace) -> None:
+    """--env, --agent and --seed given with --resume must be the run's own (before anything
+    starts: a run directory without config.json is left to Trainer.resume to explain)."""
+    path = args.resume / "config.json"
+    if not path.is_file():
+        return
+    doc = json.loads(path.read_text())
+    given = {"--env": (args.env, doc["env_id"]), "--agent": (args.agent, doc["agent"])}
+    given["--seed"] = (args.seed, doc["seed"])
+    for name, (value, run) in given.items():
+        same = value is None or (
+            resolve_id(value) == resolve_id(run) if name == "--env" else value == run
+        )
+        if not same:
+            raise ValueError(
+                f"{name} {value}: the run in {args.resume} uses {run}, and a resumed run keeps "
+                f"it. Drop {name}, or start a new run (another --out) to change it."
+            )
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -125,7 +205,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     reserved = {"command", "env", "agent", "steps", "seed", "out", "config", "resume"}
     options = {k: v for k, v in vars(args).items() if k not in reserved}
     if args.resume is not None:
-        trainer = Trainer.resume(args.resume, **options)
+        if args.config:  # its settings are judged like options: most cannot change
+            options = {**load_config_file(args.config), **options}
+        _check_same_run(args)
+        with _settings_errors():
+            trainer = Trainer.resume(args.resume, **options)
         steps = None if args.steps is None else max(0, args.steps - trainer.step)
     else:
         run = RUN_DEFAULTS.get(resolve_id(args.env), {}) if args.env else {}
@@ -137,7 +221,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         if isinstance(settings.get("hidden"), list):
             settings["hidden"] = tuple(settings["hidden"])
         agent = args.agent or run.get("agent", "dqn")
-        trainer = Trainer(args.env, agent, out=args.out, seed=args.seed, **settings)
+        seed = 0 if args.seed is None else args.seed
+        with _settings_errors():
+            trainer = Trainer(args.env, agent, out=args.out, seed=seed, **settings)
     try:
         trainer.train(steps)
     finally:
@@ -163,7 +249,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     env_kwargs = dict(args.env_kwargs or {})
     if args.max_steps is not None:
         env_kwargs["max_episode_steps"] = args.max_steps
-    agent, env, meta = load_agent(args.checkpoint, env_id=args.env, **env_kwargs)
+    with _settings_errors():
+        agent, env, meta = load_agent(args.checkpoint, env_id=args.env, **env_kwargs)
     rows: list[dict[str, float]] = []
     if args.csv is not None:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +258,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         result = evaluate_episodes(agent, env, episodes, seeds, callback=_episode_printer(rows))
     finally:
         env.close()
-    print(f"{meta['env_id']} {meta['agent']} step {meta['step']}: {episodes} episodes")
+    env_id = args.env or meta["env_id"]
+    print(f"{env_id} {meta['agent']} step {meta['step']}: {episodes} episodes")
     for key in ("return", "score", "length"):
         if key in result:
             stats = summary(result[key])
@@ -217,6 +305,16 @@ def _json_object(text: str) -> dict[str, Any]:
 def cmd_play(args: argparse.Namespace) -> int:
     from rlgames.evaluation import load_agent, play_episode
 
+    suffix = args.record.suffix.lower() if args.record is not None else ".gif"
+    if suffix not in RECORD_SUFFIXES:  # checked before playing, not after
+        raise ValueError(
+            f"--record {args.record}: name a {', '.join(RECORD_SUFFIXES)} file (GIF via Pillow, "
+            "the others via the video extra: pip install 'rlgames[video]')"
+        )
+    if suffix != ".gif":
+        from rlgames._deps import require
+
+        require("video", "imageio")
     agent, env, meta = load_agent(args.checkpoint, env_id=args.env, render_mode="rgb_array")
     try:
         record = args.record is not None
@@ -225,11 +323,15 @@ def cmd_play(args: argparse.Namespace) -> int:
         )
     finally:
         env.close()
-    print(f"{meta['env_id']}: return {total:.2f} in {length} steps")
+    print(f"{args.env or meta['env_id']}: return {total:.2f} in {length} steps")
     if args.record is not None:
         save_frames(frames, args.record, args.fps)
         print(f"wrote {len(frames)} frames to {args.record}")
     return 0
+
+
+RECORD_SUFFIXES = (".gif", ".mp4", ".webm", ".avi", ".mkv", ".mov")
+"""Recording formats: GIF through Pillow, videos through imageio (the video extra)."""
 
 
 def save_frames(frames: list[Any], path: Path, fps: int) -> None:
@@ -262,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as stop:  # Ctrl-C: train has checkpointed; say so, no traceback
         print(f"rlgames {args.command}: interrupted{': ' + str(stop) if str(stop) else ''}")
         return 130
-    except (ValueError, OSError, DependencyNotInstalled) as error:  # CheckpointError included
+    except (ValueError, OSError, GymnasiumError) as error:  # CheckpointError included
         if os.environ.get("RLGAMES_DEBUG"):
             raise
         # Bad input (a foreign checkpoint, a missing run, a refused option): one line, no trace.
