@@ -117,8 +117,10 @@ def test_resume_continues_to_the_total_recorded_in_the_run(tmp_path):
 
 def test_checkpoint_of_another_env_is_refused_with_one_clear_error(tmp_path):
     rlgames.train("CartPole-v1", steps=50, seed=0, out=tmp_path, **FAST)
-    with pytest.raises(CheckpointError, match="observation_space"):
+    with pytest.raises(CheckpointError, match="observation_space") as refused:
         load_agent(tmp_path, env_id="Acrobot-v1")
+    assert str(refused.value).startswith(str(tmp_path))  # names the file and the fix
+    assert "on the env it was trained on, CartPole-v1" in str(refused.value)
 
 
 def test_loaded_agent_acts_like_the_trained_one(tmp_path):

@@ -283,5 +283,5 @@ def check_compatible(
             raise CheckpointError(f"checkpoint meta has no {key!r}; cannot check compatibility")
         if meta[key] != value:
             raise CheckpointError(
-                f"checkpoint was made for {key} {meta[key]}, but this run has {value}"
+                f"checkpoint was made for {key} {meta[key]}, not {value}"
             )

@@ -10,7 +10,12 @@ import gymnasium as gym
 import numpy as np
 
 from rlgames.agents import make_agent
-from rlgames.checkpoint import check_compatible, load_checkpoint, save_checkpoint
+from rlgames.checkpoint import (
+    CheckpointError,
+    check_compatible,
+    load_checkpoint,
+    save_checkpoint,
+)
 from rlgames.envs.factory import make_env, resolve_id
 
 
@@ -127,9 +132,15 @@ def load_agent(
     saved = {k: v for k, v in meta["train_config"]["env_kwargs"].items() if k not in dropped}
     env = make_env(env_id, **{**saved, **env_kwargs})
     try:
-        check_compatible(
-            meta, observation_space=env.observation_space, action_space=env.action_space
-        )
+        try:
+            check_compatible(
+                meta, observation_space=env.observation_space, action_space=env.action_space
+            )
+        except CheckpointError as error:
+            raise CheckpointError(
+                f"{path}: {error} ({env_id} with these env options). Evaluate it on the env "
+                f"it was trained on, {meta['env_id']} with its own options (no --env)."
+            ) from None
         agent_config = {**meta["agent_config"], "device": device}
         agent = make_agent(meta["agent"], env.observation_space, env.action_space, **agent_config)
         state = {k: v for k, v in tensors.items() if not k.startswith("trainer.")}
