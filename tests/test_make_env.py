@@ -112,6 +112,16 @@ def test_breakout_max_episode_steps_counts_the_agents_steps_not_emulator_frames(
 
 
 @pytest.mark.atari
+@pytest.mark.parametrize("action", [-1, 4, 1.5, "fire"])
+def test_breakout_refuses_an_action_outside_its_space_in_one_error(action):
+    env = rlgames.make_env("ALE/Breakout-v5", seed=0)
+    env.step(np.int64(1))  # numpy integers, as a vector env passes them, are fine
+    with pytest.raises(ValueError, match=r"takes an integer from 0 to 3"):
+        env.step(action)  # the ALE itself takes -1 as its last action and fails on 4
+    env.close()
+
+
+@pytest.mark.atari
 def test_breakout_clip_reward_bounds_rewards():
     env = rlgames.make_env("ALE/Breakout-v5", clip_reward=True, seed=0)
     env.reset()

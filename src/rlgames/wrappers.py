@@ -22,7 +22,39 @@ from gymnasium.wrappers import (
 
 LUMA_WEIGHTS = (0.2125, 0.7154, 0.0721)  # as in Gymnasium
 
-__all__ = ["ChannelsFirst", "FrameStack", "GrayScale", "Resize", "SkipFrame", "preprocess"]
+__all__ = [
+    "ChannelsFirst",
+    "CheckAction",
+    "FrameStack",
+    "GrayScale",
+    "Resize",
+    "SkipFrame",
+    "preprocess",
+]
+
+
+class CheckAction(gym.Wrapper):
+    """Refuse an action outside a Discrete action space with one ValueError.
+
+    Emulators index their action tables with it: the ALE and nes_py take -1 as the last action
+    and fail on n with an IndexError from deep inside.
+    """
+
+    def __init__(self, env: gym.Env):
+        if not isinstance(env.action_space, spaces.Discrete):
+            raise TypeError(f"CheckAction needs a Discrete action space, got {env.action_space}")
+        super().__init__(env)
+        self._n = int(env.action_space.n)
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        if not (type(action) is int and 0 <= action < self._n) and not (
+            self.action_space.contains(action)
+        ):
+            raise ValueError(
+                f"Invalid action {action!r}: {self.spec.id if self.spec else 'this env'} takes "
+                f"an integer from 0 to {self._n - 1} ({self.action_space})."
+            )
+        return self.env.step(action)
 
 
 class SkipFrame(gym.Wrapper):

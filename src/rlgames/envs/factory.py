@@ -19,7 +19,7 @@ from gymnasium.wrappers import (
 )
 
 from rlgames.registration import DINO_ID, MARIO_NAMESPACE
-from rlgames.wrappers import FrameStack, preprocess
+from rlgames.wrappers import CheckAction, FrameStack, preprocess
 
 #: Preprocessing defaults per game family. ``skip`` in frames, ``size`` in pixels (square),
 #: ``stack`` in frames. CartPole keeps its 4-float state; pixel games become (4, 84, 84) uint8.
@@ -185,6 +185,8 @@ def _make_one(
             env = AddRenderObservation(env, render_only=True)
         if pixels or (skip and skip > 1) or (stack and stack > 1):
             env = preprocess(env, skip=skip, gray=gray, size=size, stack=stack)
+    if family in ("atari", "mario"):  # emulators index action tables with it: -1 is valid
+        env = CheckAction(env)
     if clip_reward:
         env = ClipReward(env, -1.0, 1.0)
     return env
