@@ -282,6 +282,4 @@ def check_compatible(
         if key not in meta:
             raise CheckpointError(f"checkpoint meta has no {key!r}; cannot check compatibility")
         if meta[key] != value:
-            raise CheckpointError(
-                f"checkpoint was made for {key} {meta[key]}, not {value}"
-            )
+            raise CheckpointError(f"checkpoint was made for {key} {meta[key]}, not {value}")
