@@ -181,7 +181,7 @@ def one_line_error(done: subprocess.CompletedProcess, *fragments: str) -> None:
     ("settings", "expected"),
     [
         ("learnign_starts = 500\n", "Unknown setting 'learnign_starts'"),
-        ('lr = "fast"\n', "AgentConfig.lr must be a number, got 'fast'"),
+        ('lr = "fast"\n', "AgentConfig.lr must be a finite number, got 'fast'"),
         ('train_freq = "4"\n', "TrainConfig.train_freq must be an integer, got '4'"),
         ("hidden = 64\n", "AgentConfig.hidden must be a list of integers, got 64"),
         ("batch_size = 0\n", "AgentConfig.batch_size must be >= 1, got 0"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 
@@ -170,7 +171,16 @@ def test_a_run_stopped_before_its_first_checkpoint_says_how_to_go_on(tmp_path):
 
 
 def test_resume_refuses_changes_that_would_make_it_another_run(tmp_path):
-    rlgames.train("CartPole-v1", steps=50, seed=0, out=tmp_path, **FAST)
+    limit = {"max_episode_steps": 100}
+    rlgames.train("CartPole-v1", steps=50, seed=0, out=tmp_path, env_kwargs=limit, **FAST)
     with pytest.raises(ValueError, match="lr cannot change when a run resumes"):
         Trainer.resume(tmp_path, lr=1e-3)
     Trainer.resume(tmp_path, eval_every=100).close()  # a logging-only change is fine
+    saved = json.loads((tmp_path / "config.json").read_text())
+    same = {"lr": saved["agent_config"]["lr"], "env_kwargs": limit, "n_envs": 1}
+    Trainer.resume(tmp_path, **same).close()  # the run's own values are no change
+    Trainer.resume(tmp_path, env_kwargs={}).close()  # merged into the run's: no change
+    with pytest.raises(ValueError, match="env_kwargs cannot change"):
+        Trainer.resume(tmp_path, env_kwargs={"max_episode_steps": 50})
+    with pytest.raises(TypeError, match="Unknown setting 'learning_rate'"):
+        Trainer.resume(tmp_path, learning_rate=1e-3)

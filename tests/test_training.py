@@ -156,12 +156,15 @@ def test_unknown_setting_is_refused_with_the_known_names(tmp_path):
         ({"epsilon_end": 1.5}, "TrainConfig.epsilon_end must be between 0.0 and 1.0"),
         ({"vectorization_mode": "threads"}, "must be one of None, 'sync', 'async'"),
         ({"env_kwargs": [1]}, "TrainConfig.env_kwargs must be a table"),
-        ({"lr": "fast"}, "AgentConfig.lr must be a number, got 'fast'"),
+        ({"lr": "fast"}, "AgentConfig.lr must be a finite number, got 'fast'"),
         ({"lr": 0.0}, "AgentConfig.lr must be above 0"),
         ({"batch_size": 0}, "AgentConfig.batch_size must be >= 1, got 0"),
         ({"hidden": 64}, "AgentConfig.hidden must be a list of integers, got 64"),
         ({"gamma": 1.5}, "AgentConfig.gamma must be between 0.0 and 1.0"),
         ({"loss": "l1"}, "AgentConfig.loss must be one of 'huber', 'mse'"),
+        ({"lr": float("nan")}, "AgentConfig.lr must be a finite number, got nan"),
+        ({"epsilon_end": float("inf")}, "TrainConfig.epsilon_end must be a finite number"),
+        ({"batch_size": 4.5}, "AgentConfig.batch_size must be an integer, got 4.5"),
     ],
 )
 def test_bad_settings_are_refused_by_name_before_anything_is_written(tmp_path, settings, message):
@@ -177,9 +180,12 @@ def test_settings_from_json_or_numpy_take_their_fields_types():
     from rlgames.agents import AgentConfig
     from rlgames.config import TrainConfig
 
-    config = TrainConfig(buffer_size=np.int64(500), lr_end=0, epsilon_end=np.float32(0.5))
+    config = TrainConfig(buffer_size=np.int64(500), lr_end=0, train_freq=4.0, torch_threads=0)
     assert type(config.buffer_size) is int and type(config.lr_end) is float
+    assert config.train_freq == 4 and type(config.train_freq) is int
     assert AgentConfig(hidden=[64, np.int64(32)]).hidden == (64, 32)
+    agent = AgentConfig(hidden=np.array([8, 8]), double=np.bool_(True), device=torch.device("cpu"))
+    assert agent.hidden == (8, 8) and agent.double is True and agent.device == "cpu"
 
 
 def test_learning_waits_until_the_replay_holds_a_full_n_step_transition(tmp_path):

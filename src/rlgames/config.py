@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import math
 import numbers
 import textwrap
 import types
@@ -20,6 +21,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 Bounds = dict[str, tuple[float | None, float | None]]
 """Field name -> (lowest, highest) allowed value, either end None for no limit."""
@@ -44,18 +47,21 @@ def _coerce(value: Any, annotation: Any) -> tuple[bool, Any]:
         return False, value
     if annotation is Any:
         return True, value
+    number = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     if annotation is bool:
-        return isinstance(value, bool), value
-    if annotation is int:
-        fits = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        fits = isinstance(value, (bool, np.bool_))
+        return fits, bool(value) if fits else value
+    if annotation is int:  # 4 and 4.0 (TOML, JSON), not 4.5
+        fits = number and math.isfinite(value) and float(value).is_integer()
         return fits, int(value) if fits else value
-    if annotation is float:
-        fits = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if annotation is float:  # finite: a NaN would pass every range check
+        fits = number and math.isfinite(value)
         return fits, float(value) if fits else value
     if annotation is str:
         return isinstance(value, str), value
-    if origin is tuple and isinstance(value, (tuple, list)):
-        items = [_coerce(v, args[0]) for v in value]
+    if origin is tuple and isinstance(value, (tuple, list, np.ndarray)):
+        values = value.tolist() if isinstance(value, np.ndarray) else value
+        items = [_coerce(v, args[0]) for v in values]
         return all(fits for fits, _ in items), tuple(v for _, v in items)
     if origin is dict or annotation is dict:
         return isinstance(value, dict), value
@@ -72,7 +78,7 @@ def _type_name(annotation: Any) -> str:
         return f"a list of {_type_name(args[0]).split(' ', 1)[-1]}s"
     if origin is dict or annotation is dict:
         return "a table (dict)"
-    names = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+    names = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
@@ -158,7 +164,7 @@ class TrainConfig:
     clip_reward: bool = False
     """Clip rewards to their sign (-1, 0, 1) before they reach the agent."""
     torch_threads: int | None = None
-    """torch.set_num_threads for this run (None = torch's default)."""
+    """torch.set_num_threads for this run (None or 0 = torch's default)."""
     keep_freed_memory: bool = True
     """Linux/glibc: reuse freed memory instead of mapping fresh pages for each step's tensors
     (rlgames.malloc; process-wide): a Breakout gradient step takes 13-16 ms, not 16-20 ms."""
@@ -193,7 +199,7 @@ _TRAIN_BOUNDS: Bounds = {
     "checkpoint_every": (0, None),
     "log_every": (0, None),
     "plot_every": (0, None),
-    "torch_threads": (1, None),
+    "torch_threads": (0, None),
 }
 
 

@@ -139,7 +139,8 @@ def load_agent(
         except CheckpointError as error:
             raise CheckpointError(
                 f"{path}: {error} ({env_id} with these env options). Evaluate it on the env "
-                f"it was trained on, {meta['env_id']} with its own options (no --env)."
+                f"it was trained on, {meta['env_id']}, with the run's env options: leave out "
+                "env_id / --env and the env options that change the observations or actions."
             ) from None
         agent_config = {**meta["agent_config"], "device": device}
         agent = make_agent(meta["agent"], env.observation_space, env.action_space, **agent_config)

@@ -396,13 +396,17 @@ class Trainer:
                 f"{run_dir} holds no checkpoint to resume from ({latest} is missing): the run "
                 "stopped before its first one. Delete the directory, or train with another out."
             )
+        split_overrides(changes, AGENT_FIELDS)  # an unknown name: TypeError naming the known
         doc = json.loads((run_dir / "config.json").read_text())
         stored = {**doc["train"], **doc["agent_config"]}
+        given = dict(changes)
+        if isinstance(given.get("env_kwargs"), dict):  # merged into the run's, as a new run's
+            merged = {**stored["env_kwargs"], **given["env_kwargs"]}
+            given["env_kwargs"] = {k: v for k, v in merged.items() if v is not None}
         refused = sorted(
             name
-            for name, value in changes.items()
-            if name not in RESUME_CHANGEABLE
-            and (name not in stored or to_jsonable(value) != stored[name])
+            for name, value in given.items()
+            if name not in RESUME_CHANGEABLE and to_jsonable(value) != stored[name]
         )
         if refused:
             raise ValueError(

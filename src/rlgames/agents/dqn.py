@@ -59,6 +59,8 @@ class AgentConfig:
     """Adam epsilon (Dopamine uses 1.5e-4 on Atari)."""
 
     def __post_init__(self) -> None:
+        if isinstance(self.device, torch.device):
+            self.device = str(self.device)
         check_fields(self, _AGENT_BOUNDS, {"loss": ("huber", "mse")})
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"AgentConfig.tau must be in (0, 1], got {self.tau}")

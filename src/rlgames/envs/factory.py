@@ -82,6 +82,9 @@ def make_env(
     `episodic_life` ends episodes on a lost life (for training); `clip_reward` clips rewards to
     [-1, 1]. If `seed` is given, the env is reset once with it (sub-env i of a vector env gets
     seed + i) and its action space seeded, so later ``reset()`` calls continue reproducibly.
+    `max_episode_steps` (a keyword for the game) counts the agent's steps: on Atari and Mario it
+    is applied above the frame skip, not to the emulator's frames; with `episodic_life` it is
+    the whole game's limit, across lives, and the FIRE presses that start a life count too.
     `vectorization_mode` is "sync" or "async" (per-game default); `autoreset_mode` is passed to
     the vector env (e.g. ``gymnasium.vector.AutoresetMode.SAME_STEP``). Other keywords go to the
     game's constructor.
