@@ -85,8 +85,9 @@ def resolve_device(device: str) -> torch.device:
     try:
         resolved = torch.device(device)
     except RuntimeError as error:
-        raise ValueError(f'device {device!r} is not a torch device ("auto", "cpu", "cuda", ...): '
-                         f"{error}") from None  # fmt: skip
+        raise ValueError(
+            f'device {device!r} is not a torch device ("auto", "cpu", "cuda", ...): {error}'
+        ) from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f'device {device!r}: this torch has no usable CUDA device. Use device "auto" (CUDA '
