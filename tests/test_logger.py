@@ -51,6 +51,12 @@ def test_moving_average_uses_fewer_values_at_the_start():
     assert moving_average(np.array([])).size == 0
 
 
+def test_moving_average_skips_the_nans_logged_before_learning_starts():
+    nan = float("nan")
+    np.testing.assert_allclose(moving_average(np.array([nan, nan, 2.0, 4.0, 6.0]), 2),
+                               [nan, nan, 2, 3, 5])  # fmt: skip
+
+
 def test_curves_png_is_redrawn_from_the_csv_files(tmp_path):
     logger = RunLogger(tmp_path, tensorboard=False, progress=False)
     log_some(logger)

@@ -164,6 +164,27 @@ def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_the_run_resumes(tmp_pa
     resumed.close()
 
 
+def test_ctrl_c_while_the_final_checkpoint_is_written_still_writes_it(tmp_path):
+    import os
+    import signal
+
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, **FAST)
+    save = trainer.save
+
+    def save_interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives while the checkpoint is being written
+        return save(*args, **kwargs)
+
+    trainer.save = save_interrupted
+    with pytest.raises(KeyboardInterrupt, match="checkpoint written"):
+        trainer.train(100)
+    trainer.close()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    resumed = Trainer.resume(tmp_path)
+    assert resumed.step == 100
+    resumed.close()
+
+
 def test_a_run_stopped_before_its_first_checkpoint_says_how_to_go_on(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(FileNotFoundError, match="no checkpoint to resume from"):

@@ -46,14 +46,19 @@ RECENT = 100
 
 
 def moving_average(values: np.ndarray, window: int = RECENT) -> np.ndarray:
-    """Mean of the last `window` values at each position (fewer at the start)."""
+    """Mean of the last `window` values at each position (fewer at the start), NaNs skipped
+    (loss and mean Q are NaN before learning starts); NaN where the window holds none."""
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
         return values
-    sums = np.cumsum(np.insert(values, 0, 0.0))
+    present = ~np.isnan(values)
+    sums = np.cumsum(np.insert(np.where(present, values, 0.0), 0, 0.0))
+    counts = np.cumsum(np.insert(present, 0, False).astype(np.int64))
     idx = np.arange(1, values.size + 1)
     lo = np.maximum(idx - window, 0)
-    return (sums[idx] - sums[lo]) / (idx - lo)
+    n = counts[idx] - counts[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (sums[idx] - sums[lo]) / n, np.nan)
 
 
 def _read_rows(path: Path) -> list[dict[str, str]]:

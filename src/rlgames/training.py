@@ -280,10 +280,11 @@ class Trainer:
                 for callback in self.callbacks:
                     if callback(self) is False:
                         stop = True
-        log.progress(self.step - shown, self.epsilon(), self.total_steps)
-        self.save()
-        if cfg.plot_every > 0:
-            log.plot()
+            # Under the same guard: a first Ctrl-C now waits for the checkpoint to be written.
+            log.progress(self.step - shown, self.epsilon(), self.total_steps)
+            self.save()
+            if cfg.plot_every > 0:
+                log.plot()
         if interrupt.caught:
             raise KeyboardInterrupt(f"training stopped at step {self.step}; checkpoint written")
         return self
