@@ -44,15 +44,16 @@ class CheckAction(gym.Wrapper):
         if not isinstance(env.action_space, spaces.Discrete):
             raise TypeError(f"CheckAction needs a Discrete action space, got {env.action_space}")
         super().__init__(env)
-        self._n = int(env.action_space.n)
+        self._low = int(env.action_space.start)
+        self._high = self._low + int(env.action_space.n)  # exclusive
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
-        if not (type(action) is int and 0 <= action < self._n) and not (
+        if not (type(action) is int and self._low <= action < self._high) and not (
             self.action_space.contains(action)
         ):
             raise ValueError(
                 f"Invalid action {action!r}: {self.spec.id if self.spec else 'this env'} takes "
-                f"an integer from 0 to {self._n - 1} ({self.action_space})."
+                f"an integer from {self._low} to {self._high - 1} ({self.action_space})."
             )
         return self.env.step(action)
 
