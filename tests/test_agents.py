@@ -381,3 +381,103 @@ def test_a_cuda_agent_learns_acts_and_moves_its_state_to_a_cpu_agent(name, space
     cpu = make_agent(name, space, spaces.Discrete(4), device="cpu")
     cpu.load_state_dict(cuda.state_dict())
     np.testing.assert_allclose(cpu.q_values(obs), cuda.q_values(obs), rtol=1e-3, atol=1e-3)
+
+
+# ------------------------------------------------------------------ bad input
+
+
+def small_batch(rows: int = 8, **fields) -> ReplayBatch:
+    rng = np.random.default_rng(0)
+    batch = ReplayBatch(
+        rng.standard_normal((rows, 2)).astype(np.float32),
+        rng.integers(0, 2, rows),
+        np.ones(rows, np.float32),
+        rng.standard_normal((rows, 2)).astype(np.float32),
+        np.zeros(rows, np.float32),
+        np.full(rows, 0.99, np.float32),
+    )
+    return batch._replace(**fields)
+
+
+@pytest.mark.parametrize(
+    ("obs", "message"),
+    [
+        (np.zeros(3, np.float32), r"observations of shape \(3,\): this agent takes one of shape"),
+        ((np.zeros(2, np.float32), {}), r"pass obs, not \(obs, info\)"),
+        (np.array(["a", "b"]), "must be numbers"),
+    ],
+)
+def test_act_refuses_observations_that_do_not_fit_the_space(obs, message):
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0, device="cpu")
+    with pytest.raises(ValueError, match=message):
+        agent.act(obs)
+    with pytest.raises(ValueError, match=message):
+        agent.q_values(obs)
+
+
+def test_images_must_be_unscaled_uint8_and_channel_first():
+    agent = make_agent("dqn", PIXELS, TWO_ACTIONS, seed=0, device="cpu")
+    with pytest.raises(ValueError, match="uint8 0-255.*divides by 255 itself"):
+        agent.act(np.zeros((4, 84, 84)) / 255)  # scaled floats would be divided again
+    with pytest.raises(ValueError, match=r"channel-first images \(C, H, W\)"):
+        agent.act(np.zeros((84, 84, 4), np.uint8))
+    with pytest.raises(ValueError, match="look channel-last"):
+        make_agent("dqn", spaces.Box(0, 255, (84, 84, 4), np.uint8), TWO_ACTIONS)
+
+
+@pytest.mark.parametrize("epsilon", [1.5, -0.1, float("nan"), "0.1"])
+def test_act_refuses_an_epsilon_outside_0_1(epsilon):
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0, device="cpu")
+    with pytest.raises(ValueError, match="epsilon must be between 0 and 1"):
+        agent.act(np.zeros(2, np.float32), epsilon=epsilon)
+
+
+def test_action_spaces_that_do_not_start_at_0_are_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"give the agent Discrete\(3\) and add 1"):
+        make_agent("dqn", VECTOR, spaces.Discrete(3, start=1))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"actions": np.array([0, 1, 0, 1, 5, 5, 5, 5])}, "integers from 0 to 1, got int64"),
+        ({"actions": np.full(8, 1.9)}, "integers from 0 to 1, got float64"),
+        ({"rewards": np.ones((8, 1), np.float32)}, r"rewards has shape \(8, 1\), expected \(8,\)"),
+        ({"rewards": np.full(8, np.nan, np.float32)}, "NaN or infinite"),
+        ({"next_obs": np.zeros((4, 2), np.float32)}, r"next_obs has shape \(4, 2\)"),
+    ],
+)
+def test_a_bad_batch_is_refused_before_any_step_changes_the_agent(fields, message):
+    agent = make_agent("dueling", VECTOR, TWO_ACTIONS, seed=0, device="cpu")
+    before = {k: v.clone() for k, v in agent.state_dict().items()}
+    with pytest.raises(ValueError, match=message):
+        agent.update_many(small_batch(**fields), 2)
+    after = agent.state_dict()
+    assert agent.updates == 0 and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_update_takes_a_plain_tuple_and_refuses_an_empty_batch():
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0, device="cpu")
+    agent.update(tuple(small_batch())[:6])
+    assert agent.updates == 1
+    with pytest.raises(ValueError, match="no transitions"):
+        agent.update(small_batch(0))
+
+
+def test_a_state_of_another_network_is_refused_before_anything_is_loaded():
+    agent = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=0, device="cpu", hidden=(32, 32))
+    agent.update(small_batch())  # Adam has moments to compare too
+    weights = {k: v.clone() for k, v in agent.state_dict().items()}
+    other = make_agent("dqn", VECTOR, TWO_ACTIONS, seed=1, device="cpu", hidden=(64, 64))
+    other.update(small_batch())
+    with pytest.raises(ValueError, match=r"has shape \(64, 2\) in the state and \(32, 2\)"):
+        agent.load_state_dict(other.state_dict())
+    online_only = {k: v for k, v in weights.items() if not k.startswith("target.")}
+    with pytest.raises(ValueError, match="the state has no 'target."):
+        agent.load_state_dict(online_only)
+    moments = dict(weights)  # the right weights but another network's Adam moments
+    moments["optimizer.0.exp_avg"] = other.state_dict()["optimizer.0.exp_avg"]
+    with pytest.raises(ValueError, match="optimizer.0.exp_avg has shape"):
+        agent.load_state_dict(moments)
+    after = agent.state_dict()
+    assert all(torch.equal(weights[k], after[k]) for k in weights)

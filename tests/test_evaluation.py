@@ -12,6 +12,7 @@ import torch
 from gymnasium import spaces
 
 import rlgames
+from rlgames.agents import make_agent
 from rlgames.checkpoint import CheckpointError
 from rlgames.evaluation import (
     evaluate,
@@ -60,6 +61,21 @@ def test_episodes_report_seed_return_length_and_the_games_own_score():
     assert result["score"].tolist() == [20, 70, 30]
     assert seen == [0, 1, 2] and set(agent.epsilons) == {0.0}  # greedy throughout
     assert evaluate(agent, ScoreEnv(), 2, [0, 1]).tolist() == [2.0, 3.0]
+
+
+@pytest.mark.parametrize(
+    ("episodes", "seeds", "message"),
+    [
+        (3, [1], "3 episodes need as many seeds; got 1"),
+        (0, [1], "episodes must be a positive integer"),
+        (2, 5, "seeds must be an iterable of ints"),
+        (1, [1.7], "seeds must be integers"),
+    ],
+)
+def test_evaluate_refuses_episodes_it_could_not_play_as_asked(episodes, seeds, message):
+    agent = make_agent("dqn", ScoreEnv.observation_space, ScoreEnv.action_space, device="cpu")
+    with pytest.raises(ValueError, match=message):
+        evaluate(agent, ScoreEnv(), episodes, seeds)
 
 
 def test_games_without_a_score_report_none():

@@ -283,6 +283,38 @@ def test_observations_of_another_dtype_are_compared_as_stored():
     assert batch.obs.dtype == np.float32
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"action": [5]}, "action must be from 0 to 2"),
+        ({"action": [-1]}, "action must be from 0 to 2"),
+        ({"action": [0.7]}, "integer"),
+        ({"action": [0, 1]}, "one per env"),
+        ({"reward": [float("nan")]}, "finite"),
+        ({"reward": ["x"]}, "reward must be numbers"),
+        ({"terminated": ["False"]}, "terminated must be 1 bool"),
+        ({"obs": np.zeros((1, STACK, 1, 2))}, "has dtype float64; this buffer stores uint8"),
+    ],
+)
+def test_a_bad_add_is_refused_whole_and_leaves_the_buffer_as_it_was(change, message):
+    eps = Episodes()
+    stream = eps.episode(6, "terminated")
+    buffer = make()
+    feed(buffer, [stream[:2]])
+    before = {k: np.copy(v) for k, v in buffer.state_dict().items()}
+    obs, action, reward, next_obs, term, trunc = stream[2]
+    args = {
+        "obs": obs[None], "action": [action], "reward": [reward], "next_obs": next_obs[None],
+        "terminated": [term], "truncated": [trunc], **change,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        buffer.add(**args)
+    after = buffer.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    feed(buffer, [stream[2:]])  # the same data, correct, still goes in
+    check_samples(buffer, [stream], n=1)
+
+
 def test_sampling_an_empty_buffer_says_to_add_transitions():
     with pytest.raises(ValueError, match="empty"):
         make().sample(4, np.random.default_rng(0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import numbers
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -56,8 +58,20 @@ def evaluate_episodes(
     game reports its own score in ``info["score"]`` (Chrome Dino does), "score": the score
     at the episode's end. `callback(i, row)` sees each episode's row as it ends.
     """
+    if isinstance(episodes, bool) or not isinstance(episodes, numbers.Integral) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    try:
+        seeds = list(itertools.islice(seeds, episodes))
+    except TypeError:
+        raise ValueError(
+            f"seeds must be an iterable of ints (e.g. range(10)), got {seeds!r}"
+        ) from None
+    if len(seeds) < episodes:
+        raise ValueError(f"{episodes} episodes need as many seeds; got {len(seeds)}")
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in seeds):
+        raise ValueError(f"seeds must be integers, got {seeds}")
     rows: list[dict[str, float]] = []
-    for i, seed in zip(range(episodes), seeds):
+    for i, seed in enumerate(seeds):
         total, length, _, info = play_episode(agent, env, int(seed))
         row = {"seed": int(seed), "return": total, "length": length}
         if "score" in info:

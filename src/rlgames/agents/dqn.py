@@ -14,7 +14,9 @@ import copy
 import dataclasses
 import functools
 import json
+import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -198,6 +200,12 @@ class DQN:
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
             raise TypeError(f"DQN agents need a Discrete action space, got {action_space}")
+        if int(action_space.start) != 0:
+            raise ValueError(
+                f"DQN agents act with indices 0..n-1, and {action_space} starts at "
+                f"{action_space.start}: give the agent Discrete({action_space.n}) and add "
+                f"{action_space.start} to its actions before env.step"
+            )
         config = dataclasses.replace(config or AgentConfig(), **overrides)
         self.config = config
         self.observation_space = observation_space
@@ -228,10 +236,39 @@ class DQN:
     def _as_tensor(self, x: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.asarray(x), device=self.device)
 
+    def _observations(self, obs: Any) -> tuple[np.ndarray, bool]:
+        """(obs as an array, whether it is one observation), after checking it fits the
+        observation space: one observation or a batch of them, in the space's kind of dtype."""
+        space = self.observation_space
+        try:
+            obs = np.asarray(obs)
+        except ValueError:  # e.g. env.reset()'s (obs, info) tuple
+            raise ValueError(
+                f"observations must be an array of shape {space.shape} or (B, *{space.shape}), "
+                f"got a {type(obs).__name__} that is not one (pass obs, not (obs, info))"
+            ) from None
+        shape = obs.shape
+        single = shape == space.shape
+        if not single and shape[1:] != space.shape:
+            hint = ""
+            if len(space.shape) == 3 and sorted(shape[-3:]) == sorted(space.shape):
+                hint = " (channel-first images (C, H, W), as rlgames.make_env gives them)"
+            raise ValueError(
+                f"observations of shape {shape}: this agent takes one of shape {space.shape} "
+                f"or a batch of shape (B, *{space.shape}){hint}"
+            )
+        if space.dtype == np.uint8 and obs.dtype != np.uint8:
+            raise ValueError(
+                f"image observations must be uint8 0-255, as the env gives them, got "
+                f"{obs.dtype}: pass them unscaled (the network divides by 255 itself)"
+            )
+        if obs.dtype.kind not in "fiub":
+            raise ValueError(f"observations must be numbers, got dtype {obs.dtype}")
+        return obs, single
+
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Online Q-values, float32 (n_actions,) for one observation or (B, n_actions)."""
-        obs = np.asarray(obs)
-        single = obs.ndim == len(self.observation_space.shape)
+        obs, single = self._observations(obs)
         q = self._batch_q_values(obs[None] if single else obs)
         return q[0] if single else q
 
@@ -246,8 +283,9 @@ class DQN:
     ) -> int | np.ndarray:
         """Epsilon-greedy action: int for one observation, int64 array for a batch."""
         rng = self.rng if rng is None else rng
-        obs = np.asarray(obs)
-        single = obs.ndim == len(self.observation_space.shape)
+        if not (isinstance(epsilon, numbers.Real) and 0.0 <= epsilon <= 1.0):  # NaN too
+            raise ValueError(f"epsilon must be between 0 and 1, got {epsilon!r}")
+        obs, single = self._observations(obs)
         n = 1 if single else obs.shape[0]
         explore = rng.random(n) < epsilon
         random_actions = rng.integers(0, self.n_actions, size=n)
@@ -268,11 +306,50 @@ class DQN:
             return self._bootstrap(b.rewards, b.discounts, b.dones, b.next_obs, next_q)
 
     def _tensors(self, batch: ReplayBatch) -> ReplayBatch:
-        """The batch's arrays as tensors on the agent's device (next_ids stays numpy). A plain
-        tuple of the first six fields is taken too."""
-        batch = ReplayBatch(*batch)
+        """The batch's arrays as tensors on the agent's device (next_ids stays numpy), after
+        `_check_batch`. A plain tuple of the first six fields is taken too."""
+        batch = self._check_batch(ReplayBatch(*batch))
         arrays = (self._as_tensor(x) for x in batch[:-1])
         return ReplayBatch(*arrays, next_ids=batch.next_ids)
+
+    def _check_batch(self, batch: ReplayBatch) -> ReplayBatch:
+        """Refuse a batch that would train on wrong data without an error (a broadcast, a
+        truncated float action) or fail halfway through update_many: every field of one
+        length, observations of the space's shape, integer actions in range, finite rewards."""
+        rows = len(batch.obs)
+        if rows == 0:
+            raise ValueError("the batch has no transitions")
+        space = tuple(self.observation_space.shape)
+        for name in ("obs", "next_obs"):
+            shape = tuple(getattr(batch, name).shape)
+            if shape != (rows, *space):
+                raise ValueError(f"batch.{name} has shape {shape}, expected {(rows, *space)}")
+        for name in ("actions", "rewards", "discounts", "dones"):
+            shape = tuple(getattr(batch, name).shape)
+            if shape != (rows,):
+                raise ValueError(
+                    f"batch.{name} has shape {shape}, expected ({rows},): one value per row"
+                )
+        actions = batch.actions
+        if torch.is_tensor(actions):
+            integral, low, high = not actions.is_floating_point(), actions.min(), actions.max()
+        else:
+            actions = np.asarray(actions)
+            integral, low, high = actions.dtype.kind in "iu", actions.min(), actions.max()
+        if not integral or low < 0 or high >= self.n_actions:
+            raise ValueError(
+                f"batch.actions must be integers from 0 to {self.n_actions - 1}, got "
+                f"{actions.dtype} values from {low} to {high}"
+            )
+        rewards = batch.rewards
+        finite = bool(
+            torch.isfinite(rewards).all()
+            if torch.is_tensor(rewards)
+            else np.isfinite(rewards).all()
+        )
+        if not finite:
+            raise ValueError("batch.rewards holds NaN or infinite values")
+        return batch
 
     def _bootstrap(self, rewards, discounts, dones, next_obs, next_q) -> torch.Tensor:
         """The TD target from the target network's Q(s', .) (next_q); no_grad is the caller's."""
@@ -294,6 +371,7 @@ class DQN:
         target network's Q-values are computed in one pass for each run of steps between two
         target copies, as the target network does not change in between. Returns the mean
         loss and Q over the n steps."""
+        batch = ReplayBatch(*batch)  # a plain tuple too
         rows = len(batch.obs)
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
@@ -417,7 +495,9 @@ class DQN:
         return out
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        """Restore from state_dict() output (networks, Adam moments, counters, RNG)."""
+        """Restore from state_dict() output (networks, Adam moments, counters, RNG). A state of
+        another network is refused before anything changes."""
+        rng_state = self._check_state(state)
         for prefix, net in (("online", self.online), ("target", self.target)):
             n = len(prefix) + 1
             net.load_state_dict({k[n:]: v for k, v in state.items() if k.startswith(prefix + ".")})
@@ -433,9 +513,47 @@ class DQN:
                 if torch.is_tensor(value) and value.shape == param.shape:
                     moments[key] = torch.empty_like(param).copy_(value)
         self.updates = int(state["counters.updates"])
-        if "rng.state" in state:
-            raw = bytes(state["rng.state"].tolist())
-            self.rng.bit_generator.state = json.loads(raw.decode())
+        if rng_state is not None:
+            self.rng.bit_generator.state = rng_state
+
+    def _check_state(self, state: dict[str, torch.Tensor]) -> dict[str, Any] | None:
+        """Check a state_dict() output fits this agent, naming the first misfit; returns the
+        decoded act() RNG state (None if absent)."""
+        fix = (
+            "build the agent with the settings it was saved with (agent name, hidden, dueling, "
+            "observation and action spaces)"
+        )
+        expected: dict[str, tuple[int, ...]] = {}
+        for prefix, net in (("online", self.online), ("target", self.target)):
+            for key, value in net.state_dict().items():
+                expected[f"{prefix}.{key}"] = tuple(value.shape)
+        for index, param in enumerate(self._params):
+            for name in ("exp_avg", "exp_avg_sq"):
+                expected[f"optimizer.{index}.{name}"] = tuple(param.shape)
+        for key, shape in expected.items():
+            if key.startswith("optimizer.") and key not in state:
+                continue  # no Adam state yet: a fresh agent's or an exported policy's
+            if key not in state:
+                raise ValueError(f"the state has no {key!r}: {fix}")
+            if tuple(state[key].shape) != shape:
+                raise ValueError(
+                    f"{key} has shape {tuple(state[key].shape)} in the state and {shape} in this "
+                    f"agent: {fix}"
+                )
+        net_keys = {k for k in state if k.startswith(("online.", "target."))}
+        extra = sorted(net_keys - set(expected))
+        if extra:
+            raise ValueError(f"the state holds {extra[0]!r}, which this agent has not: {fix}")
+        if "counters.updates" not in state:
+            raise ValueError("the state has no 'counters.updates': not an agent state_dict()")
+        if "rng.state" not in state:
+            return None
+        try:
+            rng_state = json.loads(bytes(state["rng.state"].tolist()).decode())
+            type(self.rng.bit_generator)().state = rng_state  # a throwaway: only the check
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+            raise ValueError("the state's rng.state is not a generator state") from None
+        return rng_state
 
 
 def _plain_copy(value: torch.Tensor) -> torch.Tensor:

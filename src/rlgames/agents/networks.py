@@ -111,6 +111,12 @@ def build_q_network(
     if not isinstance(observation_space, spaces.Box):
         raise TypeError(f"Q-networks need a Box observation space, got {observation_space}")
     if len(shape) == 3 and observation_space.dtype == np.uint8:
+        if shape[2] < 36 <= min(shape[0], shape[1]):  # (H, W, C): channel-last
+            raise ValueError(
+                f"image observations of shape {shape} look channel-last (H, W, C); the Nature "
+                "CNN takes channel-first (C, H, W) stacks, as rlgames.make_env gives them (or "
+                "rlgames.wrappers.ChannelsFirst for another env)"
+            )
         body: nn.Module = NatureCNN(*shape)
     elif len(shape) == 2 and observation_space.dtype == np.uint8:
         body = NatureCNN(1, *shape, add_channel_dim=True)

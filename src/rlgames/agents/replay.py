@@ -14,7 +14,8 @@ more slot for its final observation (it is bootstrapped from); a terminated one 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import math
+from typing import Any, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
@@ -76,6 +77,7 @@ class ReplayBuffer:
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
             raise TypeError(f"ReplayBuffer needs a Discrete action space, got {action_space}")
+        self.n_actions = int(action_space.n)
         if n_step < 1:
             raise ValueError(f"n_step must be >= 1, got {n_step}")
         shape = tuple(observation_space.shape)
@@ -166,18 +168,24 @@ class ReplayBuffer:
         terminated: np.ndarray,
         truncated: np.ndarray,
     ) -> None:
-        """Store one transition per env; every argument has leading dimension n_envs."""
-        obs = np.asarray(obs, dtype=self.frames.dtype)  # stored as the space's dtype: compared so
-        next_obs = np.asarray(next_obs, dtype=self.frames.dtype)
-        action, reward = np.asarray(action).reshape(-1), np.asarray(reward).reshape(-1)
-        terminated = np.asarray(terminated, dtype=bool).reshape(-1)
-        truncated = np.asarray(truncated, dtype=bool).reshape(-1)
-        for name, value in (("obs", obs), ("next_obs", next_obs)):
-            if value.shape != (self.n_envs, *self.obs_shape):
-                raise ValueError(
-                    f"{name} has shape {value.shape}, expected {(self.n_envs, *self.obs_shape)} "
-                    "(leading dimension n_envs)"
-                )
+        """Store one transition per env; every argument has leading dimension n_envs. Nothing
+        is stored unless every argument fits (ValueError naming the first that does not)."""
+        obs, next_obs = self._checked_obs("obs", obs), self._checked_obs("next_obs", next_obs)
+        action = np.asarray(action).reshape(-1)
+        if len(action) != self.n_envs or action.dtype.kind not in "iu":
+            raise ValueError(
+                f"action must be {self.n_envs} integer(s), one per env, got {action!r}"
+            )
+        if not all(0 <= a < self.n_actions for a in action.tolist()):  # few envs: no ufuncs
+            raise ValueError(f"action must be from 0 to {self.n_actions - 1}, got {action}")
+        try:
+            reward = np.asarray(reward, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise ValueError(f"reward must be numbers, got {reward!r}") from None
+        if len(reward) != self.n_envs or not all(map(math.isfinite, reward.tolist())):
+            raise ValueError(f"reward must be {self.n_envs} finite number(s), got {reward}")
+        terminated = self._checked_flags("terminated", terminated)
+        truncated = self._checked_flags("truncated", truncated)
         self._check_continuity(obs, next_obs)
         for e in range(self.n_envs):
             if not self.open[e]:
@@ -192,6 +200,32 @@ class ReplayBuffer:
                 nxt = self._frames_of(next_obs[e])[-1] if self.frame_stack > 1 else next_obs[e]
                 self._write(e, nxt, 0)
             self.open[e] = not (terminated[e] or truncated[e])
+
+    def _checked_obs(self, name: str, value: Any) -> np.ndarray:
+        """Observations for all envs, in the stored dtype; images must already be uint8."""
+        value = np.asarray(value)
+        if value.shape != (self.n_envs, *self.obs_shape):
+            raise ValueError(
+                f"{name} has shape {value.shape}, expected {(self.n_envs, *self.obs_shape)} "
+                "(leading dimension n_envs)"
+            )
+        if value.dtype != self.frames.dtype:
+            if self.frames.dtype == np.uint8 or value.dtype.kind not in "fiub":
+                raise ValueError(
+                    f"{name} has dtype {value.dtype}; this buffer stores {self.frames.dtype} "
+                    "observations as the env gives them (images unscaled, 0-255)"
+                )
+            value = value.astype(self.frames.dtype)  # compared and stored as the space's
+        return value
+
+    def _checked_flags(self, name: str, value: Any) -> np.ndarray:
+        value = np.asarray(value).reshape(-1)
+        bools = value.dtype.kind == "b" or (
+            value.dtype.kind in "iu" and not ((value != 0) & (value != 1)).any()
+        )
+        if len(value) != self.n_envs or not bools:
+            raise ValueError(f"{name} must be {self.n_envs} bool(s), one per env, got {value!r}")
+        return value.astype(bool, copy=False)
 
     def _check_continuity(self, obs: np.ndarray, next_obs: np.ndarray) -> None:
         """Refuse data the frame-once storage would rebuild wrongly, before storing any."""
