@@ -215,6 +215,7 @@ class DQN:
         self.dueling = self.default_dueling if config.dueling is None else bool(config.dueling)
         self.device = resolve_device(config.device)
         self.rng = np.random.default_rng(seed)
+        self._obs_layout = (tuple(observation_space.shape), np.dtype(observation_space.dtype))
         net = self._build_network(seed)
         self.online = net.to(self.device)
         self.target = copy.deepcopy(self.online).requires_grad_(False)
@@ -239,6 +240,12 @@ class DQN:
     def _observations(self, obs: Any) -> tuple[np.ndarray, bool]:
         """(obs as an array, whether it is one observation), after checking it fits the
         observation space: one observation or a batch of them, in the space's kind of dtype."""
+        shape, dtype = self._obs_layout
+        if type(obs) is np.ndarray and obs.dtype == dtype:  # what envs give: checked cheaply
+            if obs.shape == shape:
+                return obs, True
+            if obs.shape[1:] == shape:
+                return obs, False
         space = self.observation_space
         try:
             obs = np.asarray(obs)
@@ -283,7 +290,9 @@ class DQN:
     ) -> int | np.ndarray:
         """Epsilon-greedy action: int for one observation, int64 array for a batch."""
         rng = self.rng if rng is None else rng
-        if not (isinstance(epsilon, numbers.Real) and 0.0 <= epsilon <= 1.0):  # NaN too
+        if not (
+            (type(epsilon) is float or isinstance(epsilon, numbers.Real)) and 0.0 <= epsilon <= 1.0
+        ):  # NaN fails too
             raise ValueError(f"epsilon must be between 0 and 1, got {epsilon!r}")
         obs, single = self._observations(obs)
         n = 1 if single else obs.shape[0]

@@ -91,6 +91,7 @@ class ReplayBuffer:
                 "frames along the first axis; pass frame_stack=1 to store observations whole"
             )
         self.obs_shape = shape
+        self._batch_shape = (int(n_envs), *shape)  # one observation per env
         self.frame_shape = shape  # one frame per slot: (H, W), (C, H, W), or the whole obs
         if self.frame_stack > 1:
             channels = shape[0] // self.frame_stack
@@ -204,7 +205,9 @@ class ReplayBuffer:
     def _checked_obs(self, name: str, value: Any) -> np.ndarray:
         """Observations for all envs, in the stored dtype; images must already be uint8."""
         value = np.asarray(value)
-        if value.shape != (self.n_envs, *self.obs_shape):
+        if value.dtype == self.frames.dtype and value.shape == self._batch_shape:
+            return value
+        if value.shape != self._batch_shape:
             raise ValueError(
                 f"{name} has shape {value.shape}, expected {(self.n_envs, *self.obs_shape)} "
                 "(leading dimension n_envs)"
@@ -220,6 +223,8 @@ class ReplayBuffer:
 
     def _checked_flags(self, name: str, value: Any) -> np.ndarray:
         value = np.asarray(value).reshape(-1)
+        if value.dtype == bool and len(value) == self.n_envs:  # what vector envs give
+            return value
         bools = value.dtype.kind == "b" or (
             value.dtype.kind in "iu" and not ((value != 0) & (value != 1)).any()
         )
