@@ -432,6 +432,11 @@ def test_act_refuses_an_epsilon_outside_0_1(epsilon):
         agent.act(np.zeros(2, np.float32), epsilon=epsilon)
 
 
+def test_an_agent_name_that_is_not_a_string_lists_the_names():
+    with pytest.raises(ValueError, match=r"unknown agent None; choose one of \['ddqn'"):
+        make_agent(None, VECTOR, TWO_ACTIONS)
+
+
 def test_action_spaces_that_do_not_start_at_0_are_refused_with_the_fix():
     with pytest.raises(ValueError, match=r"give the agent Discrete\(3\) and add 1"):
         make_agent("dqn", VECTOR, spaces.Discrete(3, start=1))

@@ -78,6 +78,14 @@ def test_evaluate_refuses_episodes_it_could_not_play_as_asked(episodes, seeds, m
         evaluate(agent, ScoreEnv(), episodes, seeds)
 
 
+def test_a_checkpoint_without_run_meta_is_refused_as_not_from_a_run(tmp_path):
+    from rlgames.checkpoint import save_checkpoint
+
+    path = save_checkpoint(tmp_path / "bare.ckpt", {}, {}, {"env_id": "CartPole-v1"})
+    with pytest.raises(CheckpointError, match="meta has no 'train_config': it was not written"):
+        load_agent(path)
+
+
 def test_games_without_a_score_report_none():
     result = evaluate_episodes(Greedy(), gym.make("CartPole-v1"), 2, [0, 1])
     assert "score" not in result and len(result["return"]) == 2

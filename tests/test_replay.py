@@ -315,6 +315,21 @@ def test_a_bad_add_is_refused_whole_and_leaves_the_buffer_as_it_was(change, mess
     check_samples(buffer, [stream], n=1)
 
 
+def test_bad_buffer_settings_and_sampling_arguments_are_refused_by_name():
+    with pytest.raises(ValueError, match="n_envs must be >= 1"):
+        make(n_envs=0)
+    with pytest.raises(ValueError, match="gamma must be between 0 and 1"):
+        ReplayBuffer(100, PIXELS, ACTIONS, gamma=5)
+    with pytest.raises(TypeError, match="FlattenObservation"):
+        ReplayBuffer(100, spaces.Dict({"a": PIXELS}), ACTIONS)
+    buffer = make()
+    feed(buffer, [Episodes().episode(4, "terminated")])
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        buffer.sample(0, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="numpy Generator"):
+        buffer.sample_many(4, 2, None)
+
+
 def test_sampling_an_empty_buffer_says_to_add_transitions():
     with pytest.raises(ValueError, match="empty"):
         make().sample(4, np.random.default_rng(0))

@@ -141,9 +141,17 @@ def load_agent(
     goes to `device` ("auto": CUDA when there is one, else CPU), wherever it was trained.
     """
     tensors, _, meta = load_checkpoint(resolve_checkpoint(path, env_id))
-    env_id = env_id or meta["env_id"]
+    try:
+        run_env_kwargs = dict(meta["train_config"]["env_kwargs"])
+        env_id = env_id or meta["env_id"]
+        _ = meta["agent"], meta["agent_config"]
+    except (KeyError, TypeError) as error:
+        raise CheckpointError(
+            f"{path}: the checkpoint's meta has no {error}: it was not written by an rlgames "
+            "run (Trainer.save or export_policy)"
+        ) from None
     dropped = MACHINE_KEYS | TRAINING_ONLY_KEYS
-    saved = {k: v for k, v in meta["train_config"]["env_kwargs"].items() if k not in dropped}
+    saved = {k: v for k, v in run_env_kwargs.items() if k not in dropped}
     env = make_env(env_id, **{**saved, **env_kwargs})
     try:
         try:

@@ -602,7 +602,7 @@ def make_agent(
     """Build an agent by name ("dqn", "ddqn"/"double", "dueling"); config = AgentConfig fields."""
     try:
         cls = AGENTS[name.lower()]
-    except KeyError:
+    except (KeyError, AttributeError):  # AttributeError: not a string
         raise ValueError(f"unknown agent {name!r}; choose one of {sorted(AGENTS)}") from None
     fields = {f.name for f in dataclasses.fields(AgentConfig)}
     unknown = sorted(set(config) - fields)

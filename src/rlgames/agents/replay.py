@@ -78,8 +78,17 @@ class ReplayBuffer:
         if not isinstance(action_space, spaces.Discrete):
             raise TypeError(f"ReplayBuffer needs a Discrete action space, got {action_space}")
         self.n_actions = int(action_space.n)
+        if not isinstance(observation_space, spaces.Box):
+            raise TypeError(
+                f"ReplayBuffer stores Box observations, got {observation_space}: flatten other "
+                "spaces first (gymnasium.wrappers.FlattenObservation)"
+            )
         if n_step < 1:
             raise ValueError(f"n_step must be >= 1, got {n_step}")
+        if int(n_envs) < 1:
+            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        if not 0.0 <= gamma <= 1.0:
+            raise ValueError(f"gamma must be between 0 and 1, got {gamma}")
         shape = tuple(observation_space.shape)
         dtype = np.dtype(observation_space.dtype)
         if frame_stack is None:
@@ -306,6 +315,7 @@ class ReplayBuffer:
 
     def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
         """Draw batch_size transitions uniformly (with replacement) from those stored."""
+        _check_sampling(batch_size, rng)
         if self._n_transitions == 0:
             raise ValueError("cannot sample from an empty ReplayBuffer; add transitions first")
         ends = np.cumsum(np.minimum(self.written, self.slots))  # slots in memory, per env
@@ -333,6 +343,7 @@ class ReplayBuffer:
         in one vectorized pass instead of n."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
+        _check_sampling(batch_size, rng)
         if n == 1 or self._n_transitions == 0:
             return self.sample(batch_size, rng)  # (or its error)
         ends = np.cumsum(np.minimum(self.written, self.slots))
@@ -404,3 +415,12 @@ class ReplayBuffer:
             target[...] = src
         self._n_transitions = int(state["n_transitions"])
         self.gamma = float(state["gamma"])
+
+
+def _check_sampling(batch_size: int, rng: np.random.Generator) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise ValueError(f"batch_size must be an integer, got {batch_size!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {rng!r}")
