@@ -218,8 +218,6 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise SystemExit("rlgames train: --env and --steps are required (or --resume DIR)")
         settings = load_config_file(args.config) if args.config else {}
         settings.update(options)
-        if isinstance(settings.get("hidden"), list):
-            settings["hidden"] = tuple(settings["hidden"])
         agent = args.agent or run.get("agent", "dqn")
         seed = 0 if args.seed is None else args.seed
         with _settings_errors():

@@ -144,7 +144,7 @@ def load_agent(
     try:
         run_env_kwargs = dict(meta["train_config"]["env_kwargs"])
         env_id = env_id or meta["env_id"]
-        _ = meta["agent"], meta["agent_config"]
+        agent_name, agent_config = meta["agent"], {**meta["agent_config"], "device": device}
     except (KeyError, TypeError) as error:
         raise CheckpointError(
             f"{path}: the checkpoint's meta has no {error}: it was not written by an rlgames "
@@ -164,8 +164,7 @@ def load_agent(
                 f"it was trained on, {meta['env_id']}, with the run's env options: leave out "
                 "env_id / --env and the env options that change the observations or actions."
             ) from None
-        agent_config = {**meta["agent_config"], "device": device}
-        agent = make_agent(meta["agent"], env.observation_space, env.action_space, **agent_config)
+        agent = make_agent(agent_name, env.observation_space, env.action_space, **agent_config)
         state = {k: v for k, v in tensors.items() if not k.startswith("trainer.")}
         if not any(k.startswith("target.") for k in state):  # an exported policy
             state.update({"target" + k[6:]: v for k, v in state.items() if k.startswith("online.")})

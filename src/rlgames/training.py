@@ -103,10 +103,8 @@ class Trainer:
         train_defaults, agent_defaults = split_overrides(env_defaults(env_id), AGENT_FIELDS)
         train_over, agent_over = split_overrides(overrides, AGENT_FIELDS)
         config = config if config is not None else TrainConfig(**train_defaults)
-        if "env_kwargs" in train_over:  # merged into the row's: a key set to None drops it
-            if not isinstance(train_over["env_kwargs"], dict):
-                value = train_over["env_kwargs"]
-                raise ValueError(f"TrainConfig.env_kwargs must be a table (dict), got {value!r}")
+        if isinstance(train_over.get("env_kwargs"), dict):  # merged into the row's: a key set
+            # to None drops it (anything else is left to TrainConfig's check)
             merged = {**config.env_kwargs, **train_over["env_kwargs"]}
             train_over["env_kwargs"] = {k: v for k, v in merged.items() if v is not None}
         self.config = config.replace(**train_over)
@@ -418,9 +416,7 @@ class Trainer:
         same = set(changes) - RESUME_CHANGEABLE  # given, but equal to the run's own values
         changes = {k: v for k, v in changes.items() if k not in same}
         config = TrainConfig(**doc["train"]).replace(**changes)
-        agent_config = doc["agent_config"]
-        if isinstance(agent_config.get("hidden"), list):
-            agent_config["hidden"] = tuple(agent_config["hidden"])
+        agent_config = doc["agent_config"]  # lists become tuples in AgentConfig
         trainer = cls(
             doc["env_id"],
             doc["agent"],
