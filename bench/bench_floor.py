@@ -36,8 +36,8 @@ from bench_vs_sb3 import CASES, bench_rlgames, bench_sb3
 from torch.utils.flop_counter import FlopCounterMode
 
 import rlgames
-from rlgames.agents import make_agent, mlp_grad
-from rlgames.malloc import keep_freed_memory
+from rlgames.agents import make_agent
+from rlgames.training.malloc import keep_freed_memory
 
 
 def best_ms(fn: Callable[[], object], calls: int, rounds: int = 7) -> float:
@@ -110,17 +110,8 @@ def main() -> None:
     grads = list(torch.autograd.grad(loss(), params))
     for p, g in zip(params, grads, strict=True):
         p.grad = g
-    agent.optimizer.step()  # creates Adam's state; later steps are the bare fused kernel
-    state = [agent.optimizer.state[p] for p in params]
-    group = agent.optimizer.param_groups[0]
-    beta1, beta2 = group["betas"]
-
-    def adam() -> None:
-        torch._fused_adam_(
-            params, grads, [s["exp_avg"] for s in state], [s["exp_avg_sq"] for s in state], [],
-            [s["step"] for s in state], amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
-            weight_decay=0.0, eps=group["eps"], maximize=False,
-        )  # fmt: skip
+    agent.optimizer.step()  # creates Adam's state: later steps time the step alone
+    adam = agent.optimizer.step  # torch.optim.Adam(fused=True): its public step
 
     def target_forward() -> None:
         with torch.no_grad():
@@ -133,16 +124,12 @@ def main() -> None:
     flops = counter.get_total_flops()
 
     backward = best_ms(lambda: torch.autograd.grad(loss(), params), 20 if pixels else 500)
-    linears = mlp_grad.plain_linears(agent.online)
-    if linears is not None:  # an MLP: the same kernels without autograd's graph are faster
-        written = best_ms(lambda: mlp_grad.huber_td_gradients(linears, obs, actions, target), 500)
-        backward = min(backward, written)
     parts = {
         "env step": env_step_ms(env_id, 2_000 if pixels else 20_000, args.seed),
         "act (batch 1)": best_ms(lambda: agent.act(one), 200 if pixels else 2_000),
         "forward + backward": backward,
         "target forward": best_ms(target_forward, 20 if pixels else 500),
-        "Adam (fused kernel)": best_ms(adam, 20 if pixels else 500),
+        "Adam step (fused)": best_ms(adam, 20 if pixels else 500),
     }  # fmt: skip
     gradient_ms = sum(list(parts.values())[2:])
     step_ms = parts["env step"] + parts["act (batch 1)"] + gradient_ms * per_step

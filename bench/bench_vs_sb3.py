@@ -4,7 +4,7 @@ Both run in this process, one after the other, with the same torch thread count,
 env and the same settings (CartPole: the SB3 zoo's tuned DQN, so 1-step returns and a
 constant learning rate, not rlgames' own CartPole defaults; Breakout: Nature CNN, batch 32,
 train_freq 4, no life-loss episodes or reward clipping on either side). Both also run with
-glibc keeping freed memory (`rlgames.malloc`, the Trainer's default, which is process-wide;
+glibc keeping freed memory (`rlgames.training.malloc`, the Trainer's default, which is process-wide;
 `--default-malloc` leaves glibc's defaults for both). The figure is env steps / wall seconds
 of `learn` / `train`, progress bars off. Needs the bench extra
 (`pip install "rlgames[bench,atari]"`).
@@ -23,8 +23,8 @@ import time
 import torch
 
 import rlgames
-from rlgames.malloc import keep_freed_memory
 from rlgames.training import Trainer
+from rlgames.training.malloc import keep_freed_memory
 
 # game: (env id, shared settings, SB3-only settings, rlgames-only settings)
 CASES = {

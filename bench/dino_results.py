@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rlgames.logger import moving_average, summary
+from rlgames.training.logs import summary
+from rlgames.training.plots import moving_average
 
 
 def read(path: Path) -> list[dict[str, str]]:

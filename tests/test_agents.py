@@ -198,10 +198,10 @@ def test_update_many_equals_update_on_each_slice_in_turn(name, settings):
 @pytest.mark.parametrize(
     "name, space, settings",
     [
-        ("dqn", VECTOR, {"hidden": (32, 16)}),  # MLPs: the written-out backward of mlp_grad
+        ("dqn", VECTOR, {"hidden": (32, 16)}),
         ("ddqn", VECTOR, {"hidden": (32,), "grad_clip": 1e6}),  # never clipped
         ("dqn", VECTOR, {"hidden": (), "grad_clip": 0.0}),  # clipping off
-        ("dueling", VECTOR, {"hidden": (32,)}),  # the rest: autograd
+        ("dueling", VECTOR, {"hidden": (32,)}),
         ("dqn", VECTOR, {"hidden": (32,), "loss": "mse"}),
         ("dqn", spaces.Box(0, 255, (2, 36, 36), np.uint8), {}),
     ],

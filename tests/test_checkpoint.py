@@ -16,9 +16,9 @@ import pytest
 import torch
 from gymnasium import spaces
 
-import rlgames.checkpoint
+import rlgames.training.checkpoint
 from rlgames.agents import ReplayBuffer, make_agent
-from rlgames.checkpoint import (
+from rlgames.training.checkpoint import (
     CheckpointError,
     check_compatible,
     describe_space,
@@ -26,7 +26,7 @@ from rlgames.checkpoint import (
     save_checkpoint,
 )
 
-SRC = Path(rlgames.checkpoint.__file__).resolve().parent
+SRC = Path(rlgames.training.checkpoint.__file__).resolve().parent
 
 
 def contents(version: int = 1):
@@ -151,7 +151,7 @@ def test_a_failure_inside_the_write_leaves_the_previous_checkpoint_and_no_temp_f
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(rlgames.checkpoint.os, "fsync", disk_full)
+    monkeypatch.setattr(rlgames.training.checkpoint.os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space"):
         save_checkpoint(saved, *contents(version=2))
     monkeypatch.undo()
@@ -161,7 +161,7 @@ def test_a_failure_inside_the_write_leaves_the_previous_checkpoint_and_no_temp_f
 
 WRITER = """
 import sys, numpy as np, torch
-from rlgames.checkpoint import save_checkpoint
+from rlgames.training.checkpoint import save_checkpoint
 path = sys.argv[1]
 save_checkpoint(path, {"w": torch.ones(3)}, {"a": np.zeros(10)}, {"version": 1})
 print("first written", flush=True)
@@ -238,13 +238,13 @@ def forge(path: Path, header: dict, body: bytes = b"") -> Path:
     import struct
 
     raw = json.dumps(header).encode()
-    frame = rlgames.checkpoint.MAGIC + struct.pack("<Q", len(raw)) + raw
+    frame = rlgames.training.checkpoint.MAGIC + struct.pack("<Q", len(raw)) + raw
     path.write_bytes(frame + hashlib.sha256(raw).digest() + body)
     return path
 
 
 def test_a_header_asking_for_huge_or_odd_arrays_is_refused_before_allocating(tmp_path):
-    base = {"format": "rlgames-checkpoint", "version": 1, "meta": {}}
+    base = {"format": "rlgames-checkpoint", "version": 2, "meta": {}}
     empty_tensors = {"nbytes": 0, "sha256": ""}
     huge = {"dtype": "<f8", "shape": [2**40, 2**40], "offset": 0, "nbytes": 8}
     objects = {"dtype": "|O", "shape": [1], "offset": 0, "nbytes": 8}
@@ -265,7 +265,7 @@ def test_a_bad_tensor_section_or_meta_behind_valid_digests_is_refused(tmp_path):
 
     blob = b"\x08\x00\x00\x00\x00\x00\x00\x00not json"  # not a safetensors blob
     empty_arrays = {"nbytes": 0, "sha256": hashlib.sha256().hexdigest(), "index": {}}
-    base = {"format": "rlgames-checkpoint", "version": 1, "arrays": empty_arrays}
+    base = {"format": "rlgames-checkpoint", "version": 2, "arrays": empty_arrays}
     tensors = {"nbytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
     path = forge(tmp_path / "t", {**base, "tensors": tensors, "meta": {}}, body=blob)
     with pytest.raises(CheckpointError, match="corrupted checkpoint \\(tensors"):

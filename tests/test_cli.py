@@ -49,7 +49,8 @@ def test_console_script_is_installed():
 def test_train_help_shows_every_config_field_with_its_docstring():
     text = " ".join(rlgames("train", "--help").stdout.split())
     assert "--learning-starts LEARNING_STARTS Env steps of uniformly random actions" in text
-    assert "--lr LR Adam learning rate." in text
+    assert "--lr LR Adam learning rate" in text
+    assert "--checkpoint-minutes CHECKPOINT_MINUTES Wall-clock minutes between checkpoints" in text
     assert "--n-envs" in text and "--target-update" in text and "--save-replay" in text
 
 
@@ -89,9 +90,9 @@ def test_eval_max_steps_cuts_every_episode(run_dir):
 
 
 def test_train_takes_the_envs_own_agent_and_steps_when_not_given(tmp_path):
-    from rlgames.config import RUN_DEFAULTS
+    from rlgames.training.defaults import env_defaults
 
-    assert RUN_DEFAULTS["ChromeDino-v0"]["agent"] == "dueling"
+    assert env_defaults("ChromeDino-v0")["agent"] == "dueling"
     out = tmp_path / "run"
     rlgames("train", "--env", "CartPole-v1", "--steps", "200", "--out", str(out), *TINY)
     assert json.loads((out / "config.json").read_text())["agent"] == "dqn"
@@ -226,14 +227,14 @@ def test_cuda_on_a_machine_without_it_is_refused_in_one_line(tmp_path):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--env", "Acrobot-v1"], "--env Acrobot-v1: the run in"),
-        (["--agent", "dueling"], "--agent dueling: the run in"),
-        (["--seed", "7"], "--seed 7: the run in"),
+        (["--env", "Acrobot-v1"], "env Acrobot-v1: the run in"),
+        (["--agent", "dueling"], "agent dueling: the run in"),
+        (["--seed", "7"], "seed 7: the run in"),
     ],
 )
 def test_resume_refuses_another_env_agent_or_seed(run_dir, args, expected):
     done = rlgames("train", "--resume", str(run_dir), *args, check=False)
-    one_line_error(done, expected, "Drop")
+    one_line_error(done, expected, "Leave")
 
 
 def test_resume_judges_a_config_file_like_options(run_dir, tmp_path):
@@ -295,6 +296,8 @@ def test_ctrl_c_during_train_checkpoints_and_says_so_in_one_line(tmp_path):
         [sys.executable, "-m", "rlgames.cli", "train", "--env", "CartPole-v1", "--steps",
          "10000000", "--out", str(out), *TINY],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # As from a terminal, even when this test runs with SIGINT ignored (nohup, CI)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120

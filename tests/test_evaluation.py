@@ -13,8 +13,9 @@ from gymnasium import spaces
 
 import rlgames
 from rlgames.agents import make_agent
-from rlgames.checkpoint import CheckpointError
-from rlgames.evaluation import (
+from rlgames.training import Trainer
+from rlgames.training.checkpoint import CheckpointError
+from rlgames.training.evaluation import (
     evaluate,
     evaluate_episodes,
     export_policy,
@@ -22,7 +23,6 @@ from rlgames.evaluation import (
     pretrained_path,
     resolve_checkpoint,
 )
-from rlgames.training import Trainer
 
 
 class ScoreEnv(gym.Env):
@@ -79,9 +79,9 @@ def test_evaluate_refuses_episodes_it_could_not_play_as_asked(episodes, seeds, m
 
 
 def test_a_checkpoint_without_run_meta_is_refused_as_not_from_a_run(tmp_path):
-    from rlgames.checkpoint import save_checkpoint
+    from rlgames.training.checkpoint import save_parts
 
-    path = save_checkpoint(tmp_path / "bare.ckpt", {}, {}, {"env_id": "CartPole-v1"})
+    path = save_parts(tmp_path / "bare.ckpt", {}, {"env_id": "CartPole-v1"})
     with pytest.raises(CheckpointError, match="meta has no 'train_config': it was not written"):
         load_agent(path)
 
@@ -112,7 +112,7 @@ def test_an_exported_policy_is_small_and_acts_exactly_as_its_run(cartpole_run, t
 
 
 def test_a_checkpoint_trained_on_a_gpu_loads_on_the_device_asked_for(cartpole_run, tmp_path):
-    from rlgames.checkpoint import load_checkpoint, save_checkpoint
+    from rlgames.training.checkpoint import load_checkpoint, save_checkpoint
 
     tensors, arrays, meta = load_checkpoint(resolve_checkpoint(cartpole_run))
     meta["agent_config"]["device"] = "cuda"  # as a run on a GPU machine records it

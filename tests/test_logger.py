@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rlgames.logger import RunLogger, moving_average
+from rlgames.training.logs import RunLogger
+from rlgames.training.plots import moving_average, plot_run
 
 
 def rows(path):
@@ -57,17 +58,22 @@ def test_moving_average_skips_the_nans_logged_before_learning_starts():
                                [nan, nan, 2, 3, 5])  # fmt: skip
 
 
-def test_curves_png_is_redrawn_from_the_csv_files(tmp_path):
+def test_curves_png_is_drawn_from_the_csv_files_alone(tmp_path):
     logger = RunLogger(tmp_path, tensorboard=False, progress=False)
     log_some(logger)
-    path = logger.plot()
+    logger.close()
+    path = plot_run(tmp_path)
+    assert path == tmp_path / "curves.png"
     with Image.open(path) as image:
         assert image.format == "PNG" and image.width > 600
-    before = path.stat().st_mtime_ns
+    assert not list(tmp_path.glob(".*.tmp"))  # written whole, no temporary left
+
+
+def test_plot_run_writes_where_it_is_told(tmp_path):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
     log_some(logger)
-    logger.plot()
-    assert path.stat().st_mtime_ns >= before
     logger.close()
+    assert plot_run(tmp_path, tmp_path / "elsewhere" / "c.png").is_file()
 
 
 def test_tensorboard_events_are_written_when_enabled(tmp_path):
@@ -82,10 +88,11 @@ def test_tensorboard_events_are_written_when_enabled(tmp_path):
 def test_reopening_at_a_saved_position_drops_later_rows_and_appends(tmp_path):
     logger = RunLogger(tmp_path, tensorboard=False, progress=False)
     log_some(logger, 3)
-    position = logger.positions()
+    position = logger.state_dict()
     log_some(logger, 2)  # written after the "checkpoint": lost on resume
     logger.close()
-    resumed = RunLogger(tmp_path, tensorboard=False, progress=False, resume_rows=position)
+    resumed = RunLogger(tmp_path, tensorboard=False, progress=False)
+    resumed.load_state_dict(position)
     resumed.episode(step=40, env_index=0, ret=9.0, length=10)
     resumed.close()
     episodes = rows(tmp_path / "episodes.csv")
@@ -109,8 +116,8 @@ def test_game_scores_and_wall_time_are_logged_beside_returns(tmp_path):
     logger.episode(step=20, env_index=0, ret=2.5, length=10)  # a game without a score
     logger.evaluation(20, np.array([1.0, 3.0]), scores=np.array([100.0, 300.0]))
     logger.evaluation(30, np.array([1.0, 3.0]))
-    logger.plot()
     logger.close()
+    plot_run(tmp_path)
     first, second = rows(tmp_path / "episodes.csv")
     assert first["score"] == "42" and second["score"] == ""
     assert 0 <= float(first["time_s"]) <= float(second["time_s"])

@@ -1,4 +1,4 @@
-"""rlgames.malloc: glibc keeps freed memory, so a freed block is reused, not faulted in again."""
+"""rlgames.training.malloc: glibc keeps freed memory, so a freed block is reused, not faulted in."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import textwrap
 
 import pytest
 
-from rlgames.malloc import keep_freed_memory
+from rlgames.training.malloc import keep_freed_memory
 
 # Frees a 20 MB array, then counts the page faults of making another one. With glibc's defaults
 # the first goes back to the kernel and the second is fresh pages (509 faults here, huge pages
@@ -19,7 +19,7 @@ REUSE = """
     import numpy as np
 
     if sys.argv[1] == "keep":
-        from rlgames.malloc import keep_freed_memory
+        from rlgames.training.malloc import keep_freed_memory
         assert keep_freed_memory()
     first = np.ones(5 << 20, np.float32)
     del first

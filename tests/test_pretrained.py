@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from markdown_code import ROOT, python_blocks
-from rlgames.evaluation import PRETRAINED, load_agent, pretrained_path
+from rlgames.training.evaluation import PRETRAINED, load_agent, pretrained_path
 
 pytestmark = pytest.mark.dino
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 import torch
 
 import rlgames
-from rlgames.checkpoint import CheckpointError, load_checkpoint
 from rlgames.training import Trainer, load_agent
+from rlgames.training.checkpoint import CheckpointError, load_checkpoint
 
 # Settings of the CLI runs: small, single-threaded, deterministic.
 OPTIONS = [
@@ -66,8 +69,11 @@ def test_resumed_run_ends_with_bit_identical_weights_optimizer_and_replay(straig
     assert arrays_a.keys() == arrays_b.keys()
     for name in arrays_a:  # replay contents and cursor, env states, current observations
         np.testing.assert_array_equal(arrays_a[name], arrays_b[name], err_msg=name)
-    for key in ("episodes", "updates", "epsilon", "numpy_rng", "python_rng", "envs"):
-        assert meta_a[key] == meta_b[key], key
+    # Counters, every generator (the loop's, Python's, numpy's, each sub-env's), the envs'
+    # in-episode state and the log positions: all but the wall-clock seconds.
+    timeless = lambda state: {k: v for k, v in state.items() if k != "logger.elapsed_s"}  # noqa: E731
+    assert timeless(meta_a["state"]) == timeless(meta_b["state"])
+    assert meta_a["state"]["run.episodes"] > 0 and "run.rng" in meta_a["state"]
 
 
 def test_resumed_logs_continue_without_duplicates(straight_and_resumed):
@@ -136,7 +142,7 @@ def test_loaded_agent_acts_like_the_trained_one(tmp_path):
 def test_resume_without_replay_refills_it_before_learning_again(tmp_path):
     rlgames.train("CartPole-v1", steps=300, seed=0, out=tmp_path, save_replay=False, **FAST)
     trainer = Trainer.resume(tmp_path)
-    assert len(trainer.replay) == 0 and trainer.learn_from == 400
+    assert len(trainer.replay) == 0 and trainer.run.learn_from == 400
     updates = trainer.updates
     trainer.train(96)
     assert trainer.updates == updates  # still refilling
@@ -145,10 +151,17 @@ def test_resume_without_replay_refills_it_before_learning_again(tmp_path):
     assert trainer.updates > updates and len(trainer.replay) == 296
 
 
-def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_the_run_resumes(tmp_path):
-    import os
-    import signal
+@pytest.fixture
+def sigint(request):
+    """SIGINT set to `request.param` (Python's own handler, as in a terminal, or ignored, as
+    under nohup) for one test, whatever the test process inherited; put back after."""
+    previous = signal.signal(signal.SIGINT, request.param)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
+
+@pytest.mark.parametrize("sigint", [signal.default_int_handler], indirect=True)
+def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_the_run_resumes(tmp_path, sigint):
     def press_ctrl_c(trainer):
         if trainer.step == 120:
             os.kill(os.getpid(), signal.SIGINT)
@@ -164,10 +177,8 @@ def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_the_run_resumes(tmp_pa
     resumed.close()
 
 
-def test_ctrl_c_while_the_final_checkpoint_is_written_still_writes_it(tmp_path):
-    import os
-    import signal
-
+@pytest.mark.parametrize("sigint", [signal.default_int_handler], indirect=True)
+def test_ctrl_c_while_the_final_checkpoint_is_written_still_writes_it(tmp_path, sigint):
     trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, **FAST)
     save = trainer.save
 
@@ -183,6 +194,35 @@ def test_ctrl_c_while_the_final_checkpoint_is_written_still_writes_it(tmp_path):
     resumed = Trainer.resume(tmp_path)
     assert resumed.step == 100
     resumed.close()
+
+
+@pytest.mark.parametrize("sigint", [signal.SIG_IGN], indirect=True)
+def test_an_ignored_sigint_stays_ignored_and_training_goes_on(tmp_path, sigint):
+    # nohup and background jobs start with SIGINT ignored: a stray one must not stop the run.
+    def press_ctrl_c(trainer):
+        if trainer.step == 120:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c], **FAST)
+    trainer.train(300)
+    trainer.close()
+    assert trainer.step == 300 and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+@pytest.mark.parametrize("sigint", [signal.default_int_handler], indirect=True)
+def test_rlgames_no_signal_handlers_leaves_sigint_to_python(tmp_path, sigint, monkeypatch):
+    monkeypatch.setenv("RLGAMES_NO_SIGNAL_HANDLERS", "1")
+
+    def press_ctrl_c(trainer):
+        if trainer.step == 120:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c], **FAST)
+    with pytest.raises(KeyboardInterrupt) as stopped:  # Python's own: at once, no checkpoint
+        trainer.train(1_000)
+    trainer.close()
+    assert "checkpoint written" not in str(stopped.value)
+    assert not (tmp_path / "checkpoints" / "latest.ckpt").exists()
 
 
 def test_a_run_stopped_before_its_first_checkpoint_says_how_to_go_on(tmp_path):
@@ -205,3 +245,38 @@ def test_resume_refuses_changes_that_would_make_it_another_run(tmp_path):
         Trainer.resume(tmp_path, env_kwargs={"max_episode_steps": 50})
     with pytest.raises(TypeError, match="Unknown setting 'learning_rate'"):
         Trainer.resume(tmp_path, learning_rate=1e-3)
+
+
+def test_a_run_killed_after_a_periodic_checkpoint_resumes_to_the_same_episodes(tmp_path):
+    # kill -9 (an OOM kill, a reboot): no handler runs, only the periodic checkpoint remains.
+    base = ["train", "--env", "CartPole-v1", "--agent", "ddqn", "--seed", "3", *OPTIONS]
+    base += ["--steps", "6000"]
+    cli(*base, "--out", str(tmp_path / "straight"))
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlgames.cli", *base, "--out", str(killed),
+         "--checkpoint-minutes", "0.002"],  # every 0.12 s of wall clock
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    latest = killed / "checkpoints" / "latest.ckpt"
+    try:
+        deadline = time.monotonic() + 120
+        while not latest.exists():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.kill()  # SIGKILL
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    _, _, meta = load_checkpoint(latest)
+    assert 0 < meta["step"] < 6000  # killed mid-run
+    cli("train", "--resume", str(killed))
+    assert outcomes(killed / "episodes.csv") == outcomes(tmp_path / "straight" / "episodes.csv")
+    assert len(outcomes(killed / "episodes.csv")) > 20
+
+
+def test_checkpoints_are_written_by_wall_clock_by_default():
+    from rlgames.config import TrainConfig
+
+    assert TrainConfig().checkpoint_minutes == 10.0

@@ -180,9 +180,10 @@ def test_settings_from_json_or_numpy_take_their_fields_types():
     from rlgames.agents import AgentConfig
     from rlgames.config import TrainConfig
 
-    config = TrainConfig(buffer_size=np.int64(500), lr_end=0, train_freq=4.0, torch_threads=0)
-    assert type(config.buffer_size) is int and type(config.lr_end) is float
+    config = TrainConfig(buffer_size=np.int64(500), checkpoint_minutes=1, train_freq=4.0)
+    assert type(config.buffer_size) is int and type(config.checkpoint_minutes) is float
     assert config.train_freq == 4 and type(config.train_freq) is int
+    assert type(AgentConfig(lr_end=0, lr_decay_steps=10.0).lr_end) is float
     assert AgentConfig(hidden=[64, np.int64(32)]).hidden == (64, 32)
     agent = AgentConfig(hidden=np.array([8, 8]), double=np.bool_(True), device=torch.device("cpu"))
     assert agent.hidden == (8, 8) and agent.double is True and agent.device == "cpu"
@@ -264,10 +265,11 @@ def test_chrome_dino_trains_and_resumes_through_the_same_loop(tmp_path):
 
 
 def test_games_without_their_own_defaults_row_take_their_familys():
-    from rlgames.config import DEFAULTS, env_defaults
+    from rlgames.training.defaults import DEFAULTS, env_defaults
 
-    assert env_defaults("SuperMarioBros-3-2-v0") == DEFAULTS["rlgames/SuperMarioBros-1-1-v0"]
-    assert env_defaults("ALE/Pong-v5") == DEFAULTS["ALE/Breakout-v5"]
+    assert env_defaults("SuperMarioBros-3-2-v0") == DEFAULTS["mario"]
+    assert env_defaults("SuperMarioBros-1-1-v0") == DEFAULTS["mario"]
+    assert env_defaults("ALE/Pong-v5") == env_defaults("ALE/Breakout-v5") == DEFAULTS["atari"]
     assert env_defaults("Acrobot-v1") == {}
 
 

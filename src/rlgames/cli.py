@@ -8,8 +8,8 @@
     rlgames eval --env ChromeDino-v0 --checkpoint pretrained --episodes 100 --seeds 0-99
 
 ``train`` takes every TrainConfig and AgentConfig field as an option (its docstring is the
-help text). Precedence: the per-env table in `rlgames.config.DEFAULTS`, then ``--config``
-(a .json or .toml file of the same names), then options on the command line.
+help text). Precedence: the env's row in `rlgames.training.defaults.DEFAULTS`, then
+``--config`` (a .json or .toml file of the same names), then options on the command line.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from typing import Any
 
 from gymnasium.error import Error as GymnasiumError
 
-from rlgames.config import RUN_DEFAULTS, TrainConfig, field_docs, load_config_file
-from rlgames.envs.factory import resolve_id
+from rlgames.config import TrainConfig, field_docs, load_config_file
 
 
 def _agent_config_cls() -> type:
@@ -68,7 +67,7 @@ def add_dataclass_options(parser: argparse.ArgumentParser, cls: type, title: str
             "--" + f.name.replace("_", "-"),
             dest=f.name,
             default=argparse.SUPPRESS,
-            help=f"{docs.get(f.name, '')} (default: {default!r}, or the env's row in DEFAULTS)",
+            help=f"{docs.get(f.name, '')} (default: {default!r}, or the env's defaults row)",
             **_option_kwargs(hints[f.name]),
         )
 
@@ -179,49 +178,29 @@ def _settings_errors() -> Iterator[None]:
         raise ValueError(str(error)) from error
 
 
-def _check_same_run(args: argparse.Namespace) -> None:
-    """--env, --agent and --seed given with --resume must be the run's own (before anything
-    starts: a run directory without config.json is left to Trainer.resume to explain)."""
-    path = args.resume / "config.json"
-    if not path.is_file():
-        return
-    doc = json.loads(path.read_text())
-    given = {"--env": (args.env, doc["env_id"]), "--agent": (args.agent, doc["agent"])}
-    given["--seed"] = (args.seed, doc["seed"])
-    for name, (value, run) in given.items():
-        same = value is None or (
-            resolve_id(value) == resolve_id(run) if name == "--env" else value == run
-        )
-        if not same:
-            raise ValueError(
-                f"{name} {value}: the run in {args.resume} uses {run}, and a resumed run keeps "
-                f"it. Drop {name}, or start a new run (another --out) to change it."
-            )
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     from rlgames.training import Trainer
+    from rlgames.training.defaults import env_defaults
 
     reserved = {"command", "env", "agent", "steps", "seed", "out", "config", "resume"}
     options = {k: v for k, v in vars(args).items() if k not in reserved}
-    if args.resume is not None:
-        if args.config:  # its settings are judged like options: most cannot change
-            options = {**load_config_file(args.config), **options}
-        _check_same_run(args)
+    settings = load_config_file(args.config) if args.config else {}
+    settings.update(options)
+    if args.resume is not None:  # a config file's settings are judged like options
         with _settings_errors():
-            trainer = Trainer.resume(args.resume, **options)
+            trainer = Trainer.resume(
+                args.resume, env_id=args.env, agent=args.agent, seed=args.seed, **settings
+            )
         steps = None if args.steps is None else max(0, args.steps - trainer.step)
     else:
-        run = RUN_DEFAULTS.get(resolve_id(args.env), {}) if args.env else {}
-        steps = args.steps if args.steps is not None else run.get("steps")
-        if args.env is None or steps is None:
-            raise SystemExit("rlgames train: --env and --steps are required (or --resume DIR)")
-        settings = load_config_file(args.config) if args.config else {}
-        settings.update(options)
-        agent = args.agent or run.get("agent", "dqn")
+        if args.env is None:
+            raise SystemExit("rlgames train: --env is required (or --resume RUN_DIR)")
+        steps = args.steps if args.steps is not None else env_defaults(args.env).get("steps")
+        if steps is None:
+            raise SystemExit(f"rlgames train: --steps is required for {args.env} (no default)")
         seed = 0 if args.seed is None else args.seed
         with _settings_errors():
-            trainer = Trainer(args.env, agent, out=args.out, seed=seed, **settings)
+            trainer = Trainer(args.env, args.agent, out=args.out, seed=seed, **settings)
     try:
         trainer.train(steps)
     finally:
@@ -235,8 +214,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rlgames.evaluation import evaluate_episodes, load_agent
-    from rlgames.logger import summary
+    from rlgames.training.evaluation import evaluate_episodes, load_agent
+    from rlgames.training.logs import summary
 
     seeds = args.seeds if args.seeds is not None else list(range(args.episodes or 10))
     episodes = args.episodes or len(seeds)
@@ -282,12 +261,12 @@ def _episode_printer(rows: list[dict[str, float]]) -> Any:
 def _write_rows(path: Path, rows: list[dict[str, float]]) -> None:
     import csv
 
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="") as f:
+    from rlgames.fileio import atomic_write
+
+    with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["seed"])
         writer.writeheader()
         writer.writerows(rows)
-    tmp.replace(path)
 
 
 def _json_object(text: str) -> dict[str, Any]:
@@ -301,7 +280,7 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from rlgames.evaluation import load_agent, play_episode
+    from rlgames.training.evaluation import load_agent, play_episode
 
     suffix = args.record.suffix.lower() if args.record is not None else ".gif"
     if suffix not in RECORD_SUFFIXES:  # checked before playing, not after

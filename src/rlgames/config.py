@@ -1,9 +1,9 @@
-"""Training-loop configuration: the `TrainConfig` dataclass and the per-env defaults table.
+"""Settings as dataclasses: the training loop's `TrainConfig`, the field checks every config
+shares (`check_fields`), and reading settings from .json / .toml files.
 
-Agent hyperparameters (lr, gamma, batch size, target updates, ...) live in
-`rlgames.agents.AgentConfig`; the loop's live here. `DEFAULTS` holds, in one place, the values
-each known env starts from, for both: keys that name an `AgentConfig` field go to the agent.
-This module imports neither torch nor the agents.
+Agent hyperparameters (lr and its schedule, gamma, n-step, batch size, target updates, ...)
+live in `rlgames.agents.AgentConfig`; the per-env starting values of both in
+`rlgames.training.defaults`. This module imports neither torch nor the agents.
 """
 
 from __future__ import annotations
@@ -135,20 +135,17 @@ class TrainConfig:
     """Exploration rate after epsilon_decay_steps, kept from then on."""
     epsilon_decay_steps: int = 10_000
     """Env steps over which epsilon falls linearly from epsilon_start to epsilon_end."""
-    lr_end: float | None = None
-    """Learning rate reached linearly from the agent's lr after lr_decay_steps (None = keep it
-    constant). Annealing steadies the final greedy policy."""
-    lr_decay_steps: int = 0
-    """Env steps over which lr falls to lr_end (0 = the run's total steps, which then depends
-    on how far the run is meant to go)."""
     eval_every: int = 0
     """Env steps between greedy evaluations on a separate env (0 = never during training)."""
     eval_episodes: int = 10
     """Episodes per evaluation; episode i is reset with seed eval_seed + i."""
     eval_seed: int = 1_000_000
     """First seed of the evaluation episodes (kept apart from training seeds)."""
+    checkpoint_minutes: float = 10.0
+    """Wall-clock minutes between checkpoints, so that a kill, a crash or a reboot loses at
+    most this much of the run (0 = none by time); one is always written at the end."""
     checkpoint_every: int = 0
-    """Env steps between checkpoints (0 = only at the end of train())."""
+    """Env steps between checkpoints as well (0 = none by steps)."""
     save_replay: bool = True
     """Put the replay buffer in checkpoints; without it a resume is not exact."""
     log_every: int = 1_000
@@ -167,7 +164,7 @@ class TrainConfig:
     """torch.set_num_threads for this run (None or 0 = torch's default)."""
     keep_freed_memory: bool = True
     """Linux/glibc: reuse freed memory instead of mapping fresh pages for each step's tensors
-    (rlgames.malloc; process-wide): a Breakout gradient step takes 13-16 ms, not 16-20 ms."""
+    (process-wide; see rlgames.training.malloc and docs/process.md)."""
     deterministic: bool = False
     """torch.use_deterministic_algorithms(True): needed for bit-identical resumes on GPU."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -192,113 +189,14 @@ _TRAIN_BOUNDS: Bounds = {
     "epsilon_start": (0.0, 1.0),
     "epsilon_end": (0.0, 1.0),
     "epsilon_decay_steps": (0, None),
-    "lr_end": (0.0, None),
-    "lr_decay_steps": (0, None),
     "eval_every": (0, None),
     "eval_episodes": (1, None),
+    "checkpoint_minutes": (0.0, None),
     "checkpoint_every": (0, None),
     "log_every": (0, None),
     "plot_every": (0, None),
     "torch_threads": (0, None),
 }
-
-
-_CARTPOLE = {
-    # Stable-Baselines3 zoo's CartPole DQN (target updates counted in agent.update() calls),
-    # plus 3-step returns and lr annealed to 0: 5 of 5 seeds reach a greedy 500 at 50,000
-    # steps (bench/bench_cartpole.py); the zoo values alone gave 3 of 5.
-    "lr": 2.3e-3,
-    "batch_size": 64,
-    "gamma": 0.99,
-    "hidden": (256, 256),
-    "target_update": 128,
-    "buffer_size": 100_000,
-    "learning_starts": 1_000,
-    "train_freq": 256,
-    "gradient_steps": 128,
-    "epsilon_end": 0.04,
-    "epsilon_decay_steps": 8_000,
-    "n_step": 3,
-    "lr_end": 0.0,
-    "lr_decay_steps": 50_000,
-    "log_every": 2_000,
-    # A 256x256 MLP gains nothing from a second thread, and on a busy machine the threads'
-    # spin-waits cost 10x (measured: 2,000 steps in 9.8 s with 1 thread, 103 s with 2).
-    "torch_threads": 1,
-}
-
-_ATARI_LIKE = {
-    "lr": 1e-4,
-    "batch_size": 32,
-    "gamma": 0.99,
-    "target_update": 250,
-    "buffer_size": 100_000,
-    "learning_starts": 20_000,
-    "train_freq": 4,
-    "gradient_steps": 1,
-    "epsilon_end": 0.01,
-    "epsilon_decay_steps": 250_000,
-    "log_every": 5_000,
-    "plot_every": 25_000,
-}
-
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "CartPole-v1": _CARTPOLE,
-    "ALE/Breakout-v5": {**_ATARI_LIKE, "episodic_life": True, "clip_reward": True},
-    # The shipped pretrained agent's run (docs/results/dino.md): dueling double DQN on 4 stacked
-    # 42x160 gray frames (the 150x552 canvas scaled by ~3.5 on both axes, so cacti and birds
-    # keep their shapes, at half the update cost of 84x84), 3-step returns, lr
-    # annealed 2e-4 -> 2e-5. Training episodes stop at 6,000 steps (a score near 7,000):
-    # long games teach little more and would make the in-training evaluations unbounded;
-    # evaluation after training plays whole games.
-    "ChromeDino-v0": {
-        **_ATARI_LIKE,
-        "env_kwargs": {"size": (42, 160), "max_episode_steps": 6_000},
-        "lr": 2e-4,
-        "lr_end": 2e-5,
-        "n_step": 3,
-        "buffer_size": 200_000,
-        "learning_starts": 5_000,
-        "epsilon_end": 0.01,
-        "epsilon_decay_steps": 60_000,
-        "target_update": 1_000,
-        "eval_every": 100_000,
-        "eval_episodes": 5,
-        "checkpoint_every": 100_000,
-        "torch_threads": 2,
-    },
-    "rlgames/SuperMarioBros-1-1-v0": {  # the PyTorch Mario tutorial's DDQN settings
-        **_ATARI_LIKE,
-        "lr": 2.5e-4,
-        "gamma": 0.9,
-        "learning_starts": 10_000,
-        "train_freq": 3,
-        "epsilon_end": 0.1,
-        "epsilon_decay_steps": 200_000,
-        "target_update": 3_333,  # its sync every 10,000 env steps, in updates at train_freq 3
-    },
-}
-"""Per-env starting values for TrainConfig and AgentConfig fields, keyed by env id."""
-
-
-RUN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "CartPole-v1": {"agent": "dqn", "steps": 50_000},
-    "ALE/Breakout-v5": {"agent": "dqn", "steps": 10_000_000},
-    "ChromeDino-v0": {"agent": "dueling", "steps": 800_000},
-}
-"""Per-env agent and run length for `rlgames train` when --agent or --steps is not given."""
-
-#: The row a game without its own row takes: every Atari game Breakout's, every stage 1-1's.
-FAMILY_ROWS = {"atari": "ALE/Breakout-v5", "mario": "rlgames/SuperMarioBros-1-1-v0"}
-
-
-def env_defaults(env_id: str) -> dict[str, Any]:
-    """The defaults row for an env id: its own, else its game family's, else empty."""
-    from rlgames.envs.factory import game_family, resolve_id
-
-    env_id = resolve_id(env_id)
-    row = DEFAULTS.get(env_id) or DEFAULTS.get(FAMILY_ROWS.get(game_family(env_id), ""), {})
-    return dict(row)
 
 
 def split_overrides(
@@ -362,6 +260,15 @@ def field_docs(cls: type) -> dict[str, str]:
         ):
             docs[node.target.id] = " ".join(nxt.value.value.split())
     return docs
+
+
+def merge_env_kwargs(base: dict[str, Any], given: Any) -> Any:
+    """`given` env options merged over `base` (a key set to None drops it); anything but a
+    dict is returned as it is, for TrainConfig's check to name."""
+    if not isinstance(given, dict):
+        return given
+    merged = {**base, **given}
+    return {k: v for k, v in merged.items() if v is not None}
 
 
 def to_jsonable(value: Any) -> Any:

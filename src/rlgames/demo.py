@@ -16,6 +16,8 @@ import argparse
 import time
 from pathlib import Path
 
+from rlgames.fileio import atomic_write
+
 #: Published Chrome Dino results from pixels at normal rules (docs/results/dino.md).
 PUBLISHED = {"Zheng 2019, mean": 1_050, "CS229 report, mean": 1_216}
 
@@ -34,14 +36,13 @@ def plot_scores(seeds: list[int], scores: list[int], path: Path) -> None:
     ax.set_ylabel("score")
     ax.set_title("ChromeDino-v0, normal rules, greedy play")
     ax.legend(loc="best", fontsize=8)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=90)
-    tmp.replace(path)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=90)
 
 
 def main(argv: list[str] | None = None) -> int:
     from rlgames.cli import parse_seeds, save_frames
-    from rlgames.evaluation import load_agent, play_episode
+    from rlgames.training.evaluation import load_agent, play_episode
 
     parser = argparse.ArgumentParser(prog="python -m rlgames.demo", description=__doc__)
     parser.add_argument("--checkpoint", default="pretrained", help="default: the shipped agent")

@@ -3,7 +3,8 @@
 Importing this package imports torch; ``import rlgames`` alone never does.
 """
 
-from rlgames.agents.dqn import AGENTS, DQN, AgentConfig, DoubleDQN, DuelingDQN, make_agent
+from rlgames.agents.config import AgentConfig
+from rlgames.agents.dqn import AGENTS, DQN, DoubleDQN, DuelingDQN, make_agent
 from rlgames.agents.replay import ReplayBatch, ReplayBuffer
 
 __all__ = [

@@ -127,14 +127,20 @@ def _release(res: _Resources) -> None:
         driver, res.driver = res.driver, None
         with contextlib.suppress(Exception):
             driver.quit()
-    if res.group is not None and hasattr(os, "killpg"):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(res.group, signal.SIGKILL)
-        res.group = None
+    _kill_processes(res)
     if res.driver_proc is not None:
         with contextlib.suppress(Exception):
             res.driver_proc.wait(timeout=5)
         res.driver_proc = None
+
+
+def _kill_processes(res: _Resources) -> None:
+    """SIGKILL chromedriver, Chromium and its helpers, and delete the profile: takes no lock,
+    so a signal handler may call it whatever the interrupted code holds."""
+    if res.group is not None and hasattr(os, "killpg"):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(res.group, signal.SIGKILL)
+        res.group = None
     if res.profile_dir is not None:
         _kill_crash_handlers(res.profile_dir)
         shutil.rmtree(res.profile_dir, ignore_errors=True)
@@ -294,14 +300,13 @@ def _end_browsers_on_sigterm() -> None:
     handler is installed only where SIGTERM still has its default action, from the main
     thread. In the main process it ends the browsers, then dies of SIGTERM as it would have
     (same exit status); in a worker process it raises SystemExit so the worker's own
-    cleanup runs too.
+    cleanup runs too. ``RLGAMES_NO_SIGNAL_HANDLERS=1`` switches it off (`rlgames.process`).
     """
     import multiprocessing
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    from rlgames.process import may_handle
+
+    if not may_handle(signal.SIGTERM):
         return
     in_worker = multiprocessing.parent_process() is not None
 
@@ -311,12 +316,7 @@ def _end_browsers_on_sigterm() -> None:
         # Only what takes no lock: the interrupted code may hold the websocket's or the HTTP
         # pool's, and quitting the driver politely would wait on it for ever.
         for res in list(_RUNNING.values()):
-            if res.group is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(res.group, signal.SIGKILL)
-            if res.profile_dir is not None:
-                _kill_crash_handlers(res.profile_dir)
-                shutil.rmtree(res.profile_dir, ignore_errors=True)
+            _kill_processes(res)
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
 

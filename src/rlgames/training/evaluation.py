@@ -12,13 +12,13 @@ import gymnasium as gym
 import numpy as np
 
 from rlgames.agents import make_agent
-from rlgames.checkpoint import (
+from rlgames.envs.factory import make_env, resolve_id
+from rlgames.training.checkpoint import (
     CheckpointError,
     check_compatible,
-    load_checkpoint,
-    save_checkpoint,
+    load_parts,
+    save_parts,
 )
-from rlgames.envs.factory import make_env, resolve_id
 
 
 def play_episode(
@@ -140,7 +140,7 @@ def load_agent(
     clipping; `env_id` defaults to the checkpoint's and must have the same spaces. The agent
     goes to `device` ("auto": CUDA when there is one, else CPU), wherever it was trained.
     """
-    tensors, _, meta = load_checkpoint(resolve_checkpoint(path, env_id))
+    states, meta = load_parts(resolve_checkpoint(path, env_id))
     try:
         run_env_kwargs = dict(meta["train_config"]["env_kwargs"])
         env_id = env_id or meta["env_id"]
@@ -165,7 +165,7 @@ def load_agent(
                 "env_id / --env and the env options that change the observations or actions."
             ) from None
         agent = make_agent(agent_name, env.observation_space, env.action_space, **agent_config)
-        state = {k: v for k, v in tensors.items() if not k.startswith("trainer.")}
+        state = dict(states.get("agent", {}))
         if not any(k.startswith("target.") for k in state):  # an exported policy
             state.update({"target" + k[6:]: v for k, v in state.items() if k.startswith("online.")})
         agent.load_state_dict(state)
@@ -186,7 +186,6 @@ POLICY_META_KEYS = (
     "train_config",
     "step",
     "episodes",
-    "updates",
     "elapsed_s",
 )
 
@@ -199,9 +198,23 @@ def export_policy(src: str | Path, dst: str | Path, **extra_meta: Any) -> Path:
     be resumed. `extra_meta` (JSON values) is stored under meta["export"], e.g. where the
     weights came from.
     """
-    tensors, _, meta = load_checkpoint(resolve_checkpoint(src))
-    kept = {k: v for k, v in tensors.items() if k.startswith("online.")}
-    kept["counters.updates"] = tensors["counters.updates"]
+    states, meta = load_parts(resolve_checkpoint(src))
+    agent = states.get("agent", {})
+    kept = {k: v for k, v in agent.items() if k.startswith("online.")}
+    kept["counters.updates"] = agent["counters.updates"]
     small = {k: meta[k] for k in POLICY_META_KEYS if k in meta}
     small["export"] = {"policy_only": True, **extra_meta}
-    return save_checkpoint(dst, kept, {}, small)
+    return save_parts(dst, {"agent": _State(kept)}, small)
+
+
+class _State:
+    """A state dict standing for its part (the exported agent's weights)."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.state = dict(state)

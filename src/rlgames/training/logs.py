@@ -1,4 +1,4 @@
-"""Run logs people read: CSV always, TensorBoard when installed, PNG curves, a progress bar.
+"""Run logs people read: CSV always, TensorBoard when installed, and a progress bar.
 
 `RunLogger` writes into one directory:
 
@@ -7,12 +7,11 @@
 - ``metrics.csv``: one row per log interval (epsilon, loss, mean Q, steps/s, recent return);
 - ``evals.csv``: one row per greedy evaluation (mean, std, min, median, max of the returns,
   and the same of the game scores where the game reports them);
-- ``curves.png``: return, length, loss and mean Q against env steps, each with a moving
-  average, redrawn during training (as the PyTorch Mario tutorial's MetricLogger does);
+- ``curves.png`` is drawn from these CSVs by `rlgames.training.plots.plot_run`;
 - ``tensorboard/``: the same scalars, when the ``tensorboard`` package is installed.
 
-`positions()` gives the row count of each CSV; a resumed run passes them back as
-``resume_rows`` so rows written after the checkpoint are dropped and nothing is duplicated.
+`state_dict()` holds the row count of each CSV; `load_state_dict` on resume drops the rows
+written after the checkpoint, so nothing is duplicated.
 """
 
 from __future__ import annotations
@@ -45,23 +44,7 @@ RECENT = 100
 """Episodes in the "recent" return/length averages and the curves' moving average."""
 
 
-def moving_average(values: np.ndarray, window: int = RECENT) -> np.ndarray:
-    """Mean of the last `window` values at each position (fewer at the start), NaNs skipped
-    (loss and mean Q are NaN before learning starts); NaN where the window holds none."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.size == 0:
-        return values
-    present = ~np.isnan(values)
-    sums = np.cumsum(np.insert(np.where(present, values, 0.0), 0, 0.0))
-    counts = np.cumsum(np.insert(present, 0, False).astype(np.int64))
-    idx = np.arange(1, values.size + 1)
-    lo = np.maximum(idx - window, 0)
-    n = counts[idx] - counts[lo]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (sums[idx] - sums[lo]) / n, np.nan)
-
-
-def _read_rows(path: Path) -> list[dict[str, str]]:
+def read_rows(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         return []
     with path.open(newline="") as f:
@@ -82,7 +65,7 @@ def summary(values: np.ndarray) -> dict[str, float]:
 
 def _truncate(path: Path, columns: tuple[str, ...], keep: int | None) -> None:
     """Keep the first `keep` rows (all if None) under `columns`' header; new columns blank."""
-    rows = _read_rows(path)
+    rows = read_rows(path)
     rows = rows if keep is None else rows[:keep]
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, restval="", extrasaction="ignore")
@@ -95,12 +78,8 @@ def _header(path: Path) -> list[str]:
         return next(csv.reader(f), [])
 
 
-def _float(text: str | None) -> float:
-    return float(text) if text not in (None, "") else float("nan")
-
-
 class RunLogger:
-    """CSV + TensorBoard + PNG curves + tqdm for one run directory."""
+    """CSV + TensorBoard + tqdm for one run directory."""
 
     def __init__(
         self,
@@ -110,31 +89,14 @@ class RunLogger:
         progress: bool = True,
         total_steps: int | None = None,
         start_step: int = 0,
-        resume_rows: dict[str, int] | None = None,
-        elapsed_s: float = 0.0,
     ) -> None:
         self.dir = Path(log_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._files: dict[str, Any] = {}
         self._writers: dict[str, csv.DictWriter] = {}
         self.rows: dict[str, int] = {}
-        for name, columns in TABLES.items():
-            path = self.dir / f"{name}.csv"
-            if resume_rows is not None:
-                _truncate(path, columns, resume_rows.get(name, 0))
-            elif path.exists() and _header(path) not in (list(columns), []):
-                _truncate(path, columns, None)  # written by an older version: widen it
-            self.rows[name] = len(_read_rows(path))
-            fresh = not path.exists() or path.stat().st_size == 0
-            f = path.open("a", newline="")
-            writer = csv.DictWriter(f, fieldnames=columns)
-            if fresh:
-                writer.writeheader()
-            self._files[name], self._writers[name] = f, writer
-        episodes = _read_rows(self.dir / "episodes.csv")
-        self._returns = deque((float(r["return"]) for r in episodes), maxlen=RECENT)
-        self._lengths = deque((int(r["length"]) for r in episodes), maxlen=RECENT)
-        self._elapsed0 = elapsed_s
+        self._open(None)
+        self._elapsed0 = 0.0
         self._t0 = time.perf_counter()
         self._last_step, self._last_t = start_step, self._t0
         self._tb = None
@@ -149,6 +111,36 @@ class RunLogger:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True)
+
+    def _open(self, keep: dict[str, int] | None) -> None:
+        """(Re)open the CSVs for appending; with `keep`, each is first cut to that many rows."""
+        for f in self._files.values():
+            f.close()
+        for name, columns in TABLES.items():
+            path = self.dir / f"{name}.csv"
+            if keep is not None:
+                _truncate(path, columns, keep.get(name, 0))
+            elif path.exists() and _header(path) not in (list(columns), []):
+                _truncate(path, columns, None)  # written by an older version: widen it
+            self.rows[name] = len(read_rows(path))
+            fresh = not path.exists() or path.stat().st_size == 0
+            f = path.open("a", newline="")
+            writer = csv.DictWriter(f, fieldnames=columns)
+            if fresh:
+                writer.writeheader()
+            self._files[name], self._writers[name] = f, writer
+        episodes = read_rows(self.dir / "episodes.csv")
+        self._returns = deque((float(r["return"]) for r in episodes), maxlen=RECENT)
+        self._lengths = deque((int(r["length"]) for r in episodes), maxlen=RECENT)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Rows in each CSV (flushed to disk) and the training seconds so far."""
+        return {"rows": self.positions(), "elapsed_s": self.elapsed_s}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go back to a saved position: rows written after it are dropped, then appended to."""
+        self._open(dict(state["rows"]))
+        self._elapsed0, self._t0 = float(state["elapsed_s"]), time.perf_counter()
 
     @property
     def elapsed_s(self) -> float:
@@ -242,50 +234,6 @@ class RunLogger:
         if self._tb is not None:
             self._tb.flush()
         return dict(self.rows)
-
-    def plot(self) -> Path:
-        """Redraw curves.png from the CSV files; returns its path."""
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-
-        self.positions()
-        episodes = _read_rows(self.dir / "episodes.csv")
-        metrics = _read_rows(self.dir / "metrics.csv")
-        evals = _read_rows(self.dir / "evals.csv")
-
-        def col(rows: list[dict[str, str]], key: str) -> np.ndarray:
-            return np.array([_float(r.get(key)) for r in rows], dtype=np.float64)
-
-        panels = [
-            ("Episode return", episodes, "return"),
-            ("Episode length", episodes, "length"),
-            ("Loss", metrics, "loss"),
-            ("Mean Q", metrics, "q_mean"),
-        ]
-        if episodes and np.isfinite(col(episodes, "score")).any():
-            panels.insert(1, ("Game score", episodes, "score"))
-        cols = (len(panels) + 1) // 2
-        fig = Figure(figsize=(5.5 * cols, 7), tight_layout=True)
-        FigureCanvasAgg(fig)
-        for i, (title, rows, key) in enumerate(panels):
-            ax = fig.add_subplot(2, cols, i + 1)
-            ax.set_title(title)
-            ax.set_xlabel("env steps")
-            if rows:
-                x, y = col(rows, "step"), col(rows, key)
-                ax.plot(x, y, alpha=0.3, lw=0.8, label="raw")
-                window = RECENT if rows is episodes else 10
-                ax.plot(x, moving_average(y, window), lw=1.5, label=f"mean of last {window}")
-            if key in ("return", "score") and evals:
-                name = "mean" if key == "return" else "score_mean"
-                ax.plot(col(evals, "step"), col(evals, name), "o-", label="greedy eval")
-            if ax.get_legend_handles_labels()[0]:
-                ax.legend(loc="best", fontsize=8)
-        path = self.dir / "curves.png"
-        tmp = path.with_suffix(".tmp.png")
-        fig.savefig(tmp, dpi=80)
-        tmp.replace(path)
-        return path
 
     def close(self) -> None:
         """Flush and close files, the TensorBoard writer and the progress bar."""

@@ -15,8 +15,8 @@ Layout of one checkpoint file (all integers little-endian)::
 Loading checks, in order, the magic (a foreign file), the format tag and version, the
 header digest, the file size (a truncated file) and each section's digest (a tampered file);
 each failure raises one `CheckpointError` naming what is wrong. Digests catch corruption and
-edits, they are not a signature. Writes go to a temp file in the same directory, are fsynced,
-then `os.replace`d over the target: a crash mid-write leaves the previous file intact.
+edits, they are not a signature. Writes are atomic (`rlgames.fileio.atomic_write`): a crash
+mid-write leaves the previous file intact.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import math
 import os
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -35,9 +35,12 @@ from gymnasium import spaces
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
+from rlgames.fileio import atomic_write, remove_stale_temporaries
+
 MAGIC = b"\x89RLGCKPT\r\n\x1a\n"
 FORMAT = "rlgames-checkpoint"
-VERSION = 1
+VERSION = 2
+"""2: state saved by parts, each under its own prefix (`save_parts`); 1 had flat names."""
 _ARRAY_KINDS = "biuf"  # bool, signed, unsigned, float: plain bytes, never objects
 _CHUNK = 1 << 24
 
@@ -96,51 +99,14 @@ def save_checkpoint(
             f"checkpoint meta must be plain JSON (dict, list, str, int, finite float, bool, None): "
             f"{error}"
         ) from None
-    _remove_stale_temporaries(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(MAGIC + struct.pack("<Q", len(header_bytes)) + header_bytes)
-            f.write(hashlib.sha256(header_bytes).digest())
-            f.write(blob)
-            for view in views:
-                f.write(view)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    remove_stale_temporaries(path)
+    with atomic_write(path, "wb") as f:
+        f.write(MAGIC + struct.pack("<Q", len(header_bytes)) + header_bytes)
+        f.write(hashlib.sha256(header_bytes).digest())
+        f.write(blob)
+        for view in views:
+            f.write(view)
     return path
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Delete temporaries of `path` left by writers that were killed (their pid is gone):
-    with a replay buffer inside, each can be gigabytes."""
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except PermissionError:  # alive, another user's
-            pass
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # some platforms cannot open directories
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _read_exact(f, n: int, path: Path, what: str) -> bytes:
@@ -244,6 +210,50 @@ def _read_arrays(f, section: dict[str, Any], path: Path) -> dict[str, np.ndarray
     if offset != section["nbytes"] or digest.hexdigest() != section["sha256"]:
         raise CheckpointError(f"{path}: tampered or corrupted checkpoint (arrays digest)")
     return arrays
+
+
+class Stateful(Protocol):
+    """What a checkpoint holds a part of a run by: a flat name -> value state and its inverse.
+    Values are torch tensors, numpy arrays or plain JSON values."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+def save_parts(path: str | os.PathLike, parts: dict[str, Stateful], meta: dict[str, Any]) -> Path:
+    """Write each part's state_dict() under ``<part>.``: tensors and arrays in their sections,
+    JSON values in meta["state"]; meta["parts"] lists the parts, so a loader knows each."""
+    tensors: dict[str, torch.Tensor] = {}
+    arrays: dict[str, np.ndarray] = {}
+    values: dict[str, Any] = {}
+    for name, part in parts.items():
+        for key, value in part.state_dict().items():
+            full = f"{name}.{key}"
+            if torch.is_tensor(value):
+                tensors[full] = value
+            elif isinstance(value, np.ndarray):
+                arrays[full] = value
+            else:
+                values[full] = value
+    meta = {**meta, "parts": list(parts), "state": values}
+    return save_checkpoint(path, tensors, arrays, meta)
+
+
+def load_parts(path: str | os.PathLike) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """(each part's state by part name, meta) from a file `save_parts` wrote."""
+    tensors, arrays, meta = load_checkpoint(path)
+    names = meta.get("parts")
+    if not isinstance(names, list) or not isinstance(meta.get("state"), dict):
+        raise CheckpointError(f"{path}: corrupted checkpoint (no parts in its meta)")
+    states: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for section in (tensors, arrays, meta["state"]):
+        for full, value in section.items():
+            name, _, key = full.partition(".")
+            if name not in states:
+                raise CheckpointError(f"{path}: corrupted checkpoint ({full!r} of no part)")
+            states[name][key] = value
+    return states, meta
 
 
 def describe_space(space: spaces.Space) -> dict[str, Any]:

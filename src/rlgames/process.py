@@ -1,0 +1,40 @@
+"""Everything rlgames does to the whole process, in one place, and how to switch it off.
+
+- **SIGINT during `Trainer.train`**: a first Ctrl-C finishes the step and writes the
+  checkpoint; the previous handler is put back afterwards. Not installed where SIGINT is
+  ignored (``nohup``, background jobs), outside the main thread, or when
+  ``RLGAMES_NO_SIGNAL_HANDLERS=1``.
+- **SIGTERM with a Chrome Dino browser open**: ends the process's browsers before it dies
+  (chromedriver runs in its own session and would outlive it). Installed only where SIGTERM
+  has its default action, from the main thread; ``RLGAMES_NO_SIGNAL_HANDLERS=1`` leaves
+  SIGTERM alone.
+- **glibc malloc thresholds** (`rlgames.training.malloc`), set by the Trainer unless
+  ``TrainConfig.keep_freed_memory`` is False.
+- **torch threads, deterministic algorithms, global seeds**: the Trainer calls
+  ``torch.set_num_threads`` when ``torch_threads`` is set, ``torch.use_deterministic_algorithms``
+  when ``deterministic`` is, and seeds Python's, numpy's and torch's global generators with
+  the run's seed (third-party envs draw from them).
+
+docs/process.md says the same for readers of the docs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+NO_SIGNAL_HANDLERS = "RLGAMES_NO_SIGNAL_HANDLERS"
+"""Environment variable: "1" (or "true", "yes") keeps rlgames from installing any handler."""
+
+
+def may_handle(signum: int, take_over: tuple = (signal.SIG_DFL,)) -> bool:
+    """Whether rlgames may install a handler for `signum` now: from the main thread, when
+    the variable above is not set, and when the current disposition is one of `take_over`
+    (an ignored signal stays ignored, as Python itself leaves an inherited SIG_IGN)."""
+    if os.environ.get(NO_SIGNAL_HANDLERS, "").lower() in ("1", "true", "yes"):
+        return False
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    current = signal.getsignal(signum)
+    return any(current is disposition for disposition in take_over)

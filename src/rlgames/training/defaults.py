@@ -1,0 +1,104 @@
+"""Where each env's run starts: one row per env id, with a row per game family as fallback.
+
+A row holds the agent (``agent``), the run length (``steps``) and values of any
+`rlgames.config.TrainConfig` or `rlgames.agents.AgentConfig` field; settings given by the
+user win over it. The envs' own preprocessing (frame skip, size, stack) is the envs' business:
+`rlgames.envs.factory.GAME_DEFAULTS`. This module imports neither torch nor the agents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RUN_KEYS = ("agent", "steps")
+"""Keys of a row that are not config fields: the agent's name and the run's env steps."""
+
+_ATARI_LIKE: dict[str, Any] = {
+    "agent": "dqn",
+    "lr": 1e-4,
+    "batch_size": 32,
+    "gamma": 0.99,
+    "target_update": 250,
+    "buffer_size": 100_000,
+    "learning_starts": 20_000,
+    "train_freq": 4,
+    "gradient_steps": 1,
+    "epsilon_end": 0.01,
+    "epsilon_decay_steps": 250_000,
+    "log_every": 5_000,
+    "plot_every": 25_000,
+}
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    # Stable-Baselines3 zoo's CartPole DQN (target updates counted in gradient steps), plus
+    # 3-step returns and lr annealed to 0: 5 of 5 seeds reach a greedy 500 at 50,000 steps
+    # (bench/bench_cartpole.py); the zoo values alone gave 3 of 5.
+    "CartPole-v1": {
+        "agent": "dqn",
+        "steps": 50_000,
+        "lr": 2.3e-3,
+        "lr_end": 0.0,
+        "lr_decay_steps": 50_000,
+        "batch_size": 64,
+        "gamma": 0.99,
+        "hidden": (256, 256),
+        "target_update": 128,
+        "buffer_size": 100_000,
+        "learning_starts": 1_000,
+        "train_freq": 256,
+        "gradient_steps": 128,
+        "epsilon_end": 0.04,
+        "epsilon_decay_steps": 8_000,
+        "n_step": 3,
+        "log_every": 2_000,
+        # A 256x256 MLP gains nothing from a second thread, and on a busy machine the
+        # threads' spin-waits cost many times over (docs/benchmarks.md).
+        "torch_threads": 1,
+    },
+    "atari": {**_ATARI_LIKE, "steps": 10_000_000, "episodic_life": True, "clip_reward": True},
+    # The shipped pretrained agent's run (docs/results/dino.md): dueling double DQN on 4
+    # stacked 42x160 gray frames (the 150x552 canvas scaled by ~3.5 on both axes, so cacti
+    # and birds keep their shapes, at half the update cost of 84x84), 3-step returns, lr
+    # annealed 2e-4 -> 2e-5 over the run. Training episodes stop at 6,000 steps (a score near
+    # 7,000): long games teach little more and would make the in-training evaluations
+    # unbounded; evaluation after training plays whole games.
+    "ChromeDino-v0": {
+        **_ATARI_LIKE,
+        "agent": "dueling",
+        "steps": 800_000,
+        "env_kwargs": {"size": (42, 160), "max_episode_steps": 6_000},
+        "lr": 2e-4,
+        "lr_end": 2e-5,
+        "lr_decay_steps": 800_000,
+        "n_step": 3,
+        "buffer_size": 200_000,
+        "learning_starts": 5_000,
+        "epsilon_end": 0.01,
+        "epsilon_decay_steps": 60_000,
+        "target_update": 1_000,
+        "eval_every": 100_000,
+        "eval_episodes": 5,
+        "checkpoint_every": 100_000,
+        "torch_threads": 2,
+    },
+    "mario": {  # the PyTorch Mario tutorial's DDQN settings
+        **_ATARI_LIKE,
+        "lr": 2.5e-4,
+        "gamma": 0.9,
+        "learning_starts": 10_000,
+        "train_freq": 3,
+        "epsilon_end": 0.1,
+        "epsilon_decay_steps": 200_000,
+        "target_update": 3_333,  # its sync every 10,000 env steps, in updates at train_freq 3
+    },
+}
+"""Starting values by env id; a game without its own row takes its family's ("atari",
+"mario"); any other env starts from the config classes' own defaults."""
+
+
+def env_defaults(env_id: str) -> dict[str, Any]:
+    """The row for an env id: its own, else its game family's, else empty (a copy)."""
+    from rlgames.envs.factory import game_family, resolve_id
+
+    env_id = resolve_id(env_id)
+    return dict(DEFAULTS.get(env_id) or DEFAULTS.get(game_family(env_id), {}))
