@@ -5,9 +5,9 @@ this times, each on its own and warm (best of several rounds):
 
 - one env step (random actions, the same wrappers both libraries use),
 - one greedy action: a batch-1 forward pass,
-- one gradient step's tensor work: forward + backward of the Huber TD loss (autograd, or
-  for an MLP the same kernels without autograd's graph, whichever is faster), the target
-  network's forward pass on the next observations, and one fused Adam kernel,
+- one gradient step's tensor work: forward + backward of the Huber TD loss (autograd), the
+  target network's forward pass on the next observations, and one fused Adam step
+  (`torch.optim.Adam(fused=True).step()`, its public API),
 
 and adds them up per env step: env + act + (gradient step) x gradient_steps / train_freq.
 No replay, no gradient clipping, no bookkeeping, and none of the cache misses that running

@@ -151,6 +151,16 @@ def test_resume_without_replay_refills_it_before_learning_again(tmp_path):
     assert trainer.updates > updates and len(trainer.replay) == 296
 
 
+def press_ctrl_c_at(step: int):
+    """A callback that sends this process SIGINT once the trainer reaches `step`."""
+
+    def press(trainer):
+        if trainer.step == step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return press
+
+
 @pytest.fixture
 def sigint(request):
     """SIGINT set to `request.param` (Python's own handler, as in a terminal, or ignored, as
@@ -162,11 +172,7 @@ def sigint(request):
 
 @pytest.mark.parametrize("sigint", [signal.default_int_handler], indirect=True)
 def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_the_run_resumes(tmp_path, sigint):
-    def press_ctrl_c(trainer):
-        if trainer.step == 120:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c], **FAST)
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c_at(120)], **FAST)
     with pytest.raises(KeyboardInterrupt, match="checkpoint written"):
         trainer.train(1_000)
     trainer.close()
@@ -199,11 +205,7 @@ def test_ctrl_c_while_the_final_checkpoint_is_written_still_writes_it(tmp_path, 
 @pytest.mark.parametrize("sigint", [signal.SIG_IGN], indirect=True)
 def test_an_ignored_sigint_stays_ignored_and_training_goes_on(tmp_path, sigint):
     # nohup and background jobs start with SIGINT ignored: a stray one must not stop the run.
-    def press_ctrl_c(trainer):
-        if trainer.step == 120:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c], **FAST)
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c_at(120)], **FAST)
     trainer.train(300)
     trainer.close()
     assert trainer.step == 300 and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
@@ -213,11 +215,7 @@ def test_an_ignored_sigint_stays_ignored_and_training_goes_on(tmp_path, sigint):
 def test_rlgames_no_signal_handlers_leaves_sigint_to_python(tmp_path, sigint, monkeypatch):
     monkeypatch.setenv("RLGAMES_NO_SIGNAL_HANDLERS", "1")
 
-    def press_ctrl_c(trainer):
-        if trainer.step == 120:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c], **FAST)
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c_at(120)], **FAST)
     with pytest.raises(KeyboardInterrupt) as stopped:  # Python's own: at once, no checkpoint
         trainer.train(1_000)
     trainer.close()

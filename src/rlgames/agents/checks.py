@@ -3,6 +3,7 @@ otherwise act or train on wrong data without an error. Each check runs once per 
 
 from __future__ import annotations
 
+import json
 import numbers
 from typing import Any
 
@@ -81,3 +82,51 @@ def check_batch(batch: Any, space: spaces.Box, n_actions: int) -> ReplayBatch:
     if not torch.isfinite(torch.as_tensor(batch.rewards)).all():
         raise ValueError("batch.rewards holds NaN or infinite values")
     return batch
+
+
+def check_state(
+    state: dict[str, torch.Tensor],
+    online: torch.nn.Module,
+    target: torch.nn.Module,
+    rng: np.random.Generator,
+) -> dict[str, Any] | None:
+    """Check an agent's state_dict() output fits networks `online` and `target` (and Adam
+    moments their parameters), naming the first misfit; returns the decoded act() RNG state
+    for a generator like `rng` (None if absent: an exported policy)."""
+    fix = (
+        "build the agent with the settings it was saved with (agent name, hidden, dueling, "
+        "observation and action spaces)"
+    )
+    expected: dict[str, tuple[int, ...]] = {}
+    for prefix, net in (("online", online), ("target", target)):
+        for key, value in net.state_dict().items():
+            expected[f"{prefix}.{key}"] = tuple(value.shape)
+    for key, shape in expected.items():
+        if key not in state:
+            raise ValueError(f"the state has no {key!r}: {fix}")
+        if tuple(state[key].shape) != shape:
+            raise ValueError(
+                f"{key} has shape {tuple(state[key].shape)} in the state and {shape} in this "
+                f"agent: {fix}"
+            )
+    extra = sorted({k for k in state if k.startswith(("online.", "target."))} - set(expected))
+    if extra:
+        raise ValueError(f"the state holds {extra[0]!r}, which this agent has not: {fix}")
+    for index, param in enumerate(online.parameters()):
+        for name in ("exp_avg", "exp_avg_sq"):
+            key = f"optimizer.{index}.{name}"
+            if key in state and tuple(state[key].shape) != tuple(param.shape):
+                raise ValueError(
+                    f"{key} has shape {tuple(state[key].shape)} in the state and "
+                    f"{tuple(param.shape)} in this agent: {fix}"
+                )
+    if "counters.updates" not in state:
+        raise ValueError("the state has no 'counters.updates': not an agent state_dict()")
+    if "rng.state" not in state:
+        return None
+    try:
+        rng_state = json.loads(bytes(state["rng.state"].tolist()).decode())
+        type(rng.bit_generator)().state = rng_state  # a throwaway: only the check
+    except (ValueError, TypeError, KeyError, UnicodeDecodeError):
+        raise ValueError("the state's rng.state is not a generator state") from None
+    return rng_state

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 
-from rlgames.agents.checks import check_batch, check_epsilon, check_observations
+from rlgames.agents.checks import check_batch, check_epsilon, check_observations, check_state
 from rlgames.agents.config import AgentConfig
 from rlgames.agents.networks import build_q_network
 from rlgames.agents.replay import ReplayBatch, ReplayBuffer
@@ -284,7 +284,7 @@ class DQN:
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         """Restore from state_dict() output (networks, Adam moments, counters, RNG). A state of
         another network is refused before anything changes."""
-        rng_state = self._check_state(state)
+        rng_state = check_state(state, self.online, self.target, self.rng)
         for prefix, net in (("online", self.online), ("target", self.target)):
             n = len(prefix) + 1
             net.load_state_dict({k[n:]: v for k, v in state.items() if k.startswith(prefix + ".")})
@@ -302,47 +302,6 @@ class DQN:
         self.updates = int(state["counters.updates"])
         if rng_state is not None:
             self.rng.bit_generator.state = rng_state
-
-    def _check_state(self, state: dict[str, torch.Tensor]) -> dict[str, Any] | None:
-        """Check a state_dict() output fits this agent, naming the first misfit; returns the
-        decoded act() RNG state (None if absent: an exported policy)."""
-        fix = (
-            "build the agent with the settings it was saved with (agent name, hidden, dueling, "
-            "observation and action spaces)"
-        )
-        expected: dict[str, tuple[int, ...]] = {}
-        for prefix, net in (("online", self.online), ("target", self.target)):
-            for key, value in net.state_dict().items():
-                expected[f"{prefix}.{key}"] = tuple(value.shape)
-        for key, shape in expected.items():
-            if key not in state:
-                raise ValueError(f"the state has no {key!r}: {fix}")
-            if tuple(state[key].shape) != shape:
-                raise ValueError(
-                    f"{key} has shape {tuple(state[key].shape)} in the state and {shape} in this "
-                    f"agent: {fix}"
-                )
-        extra = sorted({k for k in state if k.startswith(("online.", "target."))} - set(expected))
-        if extra:
-            raise ValueError(f"the state holds {extra[0]!r}, which this agent has not: {fix}")
-        for index, param in enumerate(self.online.parameters()):
-            for name in ("exp_avg", "exp_avg_sq"):
-                key = f"optimizer.{index}.{name}"
-                if key in state and tuple(state[key].shape) != tuple(param.shape):
-                    raise ValueError(
-                        f"{key} has shape {tuple(state[key].shape)} in the state and "
-                        f"{tuple(param.shape)} in this agent: {fix}"
-                    )
-        if "counters.updates" not in state:
-            raise ValueError("the state has no 'counters.updates': not an agent state_dict()")
-        if "rng.state" not in state:
-            return None
-        try:
-            rng_state = json.loads(bytes(state["rng.state"].tolist()).decode())
-            type(self.rng.bit_generator)().state = rng_state  # a throwaway: only the check
-        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
-            raise ValueError("the state's rng.state is not a generator state") from None
-        return rng_state
 
 
 def _adam(params, **kwargs: Any) -> torch.optim.Adam:

@@ -186,7 +186,7 @@ class ReplayBuffer:
             raise ValueError(
                 f"action must be {self.n_envs} integer(s), one per env, got {action!r}"
             )
-        if not all(0 <= a < self.n_actions for a in action.tolist()):  # few envs: no ufuncs
+        if not all(0 <= a < self.n_actions for a in action.tolist()):
             raise ValueError(f"action must be from 0 to {self.n_actions - 1}, got {action}")
         try:
             reward = np.asarray(reward, dtype=np.float64).reshape(-1)
@@ -214,8 +214,6 @@ class ReplayBuffer:
     def _checked_obs(self, name: str, value: Any) -> np.ndarray:
         """Observations for all envs, in the stored dtype; images must already be uint8."""
         value = np.asarray(value)
-        if value.dtype == self.frames.dtype and value.shape == self._batch_shape:
-            return value
         if value.shape != self._batch_shape:
             raise ValueError(
                 f"{name} has shape {value.shape}, expected {(self.n_envs, *self.obs_shape)} "
@@ -232,8 +230,6 @@ class ReplayBuffer:
 
     def _checked_flags(self, name: str, value: Any) -> np.ndarray:
         value = np.asarray(value).reshape(-1)
-        if value.dtype == bool and len(value) == self.n_envs:  # what vector envs give
-            return value
         bools = value.dtype.kind == "b" or (
             value.dtype.kind in "iu" and not ((value != 0) & (value != 1)).any()
         )

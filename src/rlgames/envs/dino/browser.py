@@ -2,7 +2,8 @@
 
 Selenium (with an explicit chromedriver path; Selenium Manager is never asked to download)
 starts the browser and owns its lifetime. The per-step traffic goes over the page's own
-DevTools websocket instead (`CDPConnection`, ~0.4 ms a call against ~4 ms through chromedriver).
+DevTools websocket instead (`CDPConnection`: one round trip, not an HTTP call through
+chromedriver; figures in docs/benchmarks.md).
 
 Every process started here lives in one process group, ended on `close()`, on garbage
 collection and at interpreter exit.
