@@ -31,7 +31,7 @@ def main() -> None:
         print(f"resuming {args.out} at step {trainer.step}")
     else:
         trainer = Trainer(
-            "ALE/Breakout-v5",  # defaults: rlgames.config.DEFAULTS["ALE/Breakout-v5"]
+            "ALE/Breakout-v5",  # defaults: rlgames.training.defaults.DEFAULTS["atari"]
             agent="dueling",
             out=args.out,
             seed=args.seed,

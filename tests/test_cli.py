@@ -296,7 +296,7 @@ def test_ctrl_c_during_train_checkpoints_and_says_so_in_one_line(tmp_path):
         [sys.executable, "-m", "rlgames.cli", "train", "--env", "CartPole-v1", "--steps",
          "10000000", "--out", str(out), *TINY],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        # As from a terminal, even when this test runs with SIGINT ignored (nohup, CI)
+        # As from a terminal, even when this test runs with SIGINT ignored (& in a script, CI)
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:

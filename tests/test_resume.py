@@ -163,8 +163,8 @@ def press_ctrl_c_at(step: int):
 
 @pytest.fixture
 def sigint(request):
-    """SIGINT set to `request.param` (Python's own handler, as in a terminal, or ignored, as
-    under nohup) for one test, whatever the test process inherited; put back after."""
+    """SIGINT set to `request.param` (Python's own handler, as in a terminal, or ignored, as in
+    a job started with & from a script) for one test, whatever the process inherited."""
     previous = signal.signal(signal.SIGINT, request.param)
     yield
     signal.signal(signal.SIGINT, previous)
@@ -204,7 +204,7 @@ def test_ctrl_c_while_the_final_checkpoint_is_written_still_writes_it(tmp_path, 
 
 @pytest.mark.parametrize("sigint", [signal.SIG_IGN], indirect=True)
 def test_an_ignored_sigint_stays_ignored_and_training_goes_on(tmp_path, sigint):
-    # nohup and background jobs start with SIGINT ignored: a stray one must not stop the run.
+    # A job started with & from a script has SIGINT ignored: a stray one must not stop it.
     trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, callbacks=[press_ctrl_c_at(120)], **FAST)
     trainer.train(300)
     trainer.close()

@@ -128,7 +128,7 @@ class TrainConfig:
     train_freq: int = 4
     """Env steps between training rounds."""
     gradient_steps: int = 1
-    """Gradient steps (agent.update calls) per training round."""
+    """Gradient steps per training round (the agent's learn() samples a batch for each)."""
     epsilon_start: float = 1.0
     """Exploration rate at step 0."""
     epsilon_end: float = 0.05

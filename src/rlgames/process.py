@@ -2,8 +2,8 @@
 
 - **SIGINT during `Trainer.train`**: a first Ctrl-C finishes the step and writes the
   checkpoint; the previous handler is put back afterwards. Not installed where SIGINT is
-  ignored (``nohup``, background jobs), outside the main thread, or when
-  ``RLGAMES_NO_SIGNAL_HANDLERS=1``.
+  ignored (jobs started with ``&`` from a script, some CI runners), outside the main
+  thread, or when ``RLGAMES_NO_SIGNAL_HANDLERS=1``.
 - **SIGTERM with a Chrome Dino browser open**: ends the process's browsers before it dies
   (chromedriver runs in its own session and would outlive it). Installed only where SIGTERM
   has its default action, from the main thread; ``RLGAMES_NO_SIGNAL_HANDLERS=1`` leaves

@@ -4,13 +4,17 @@ Layout of one checkpoint file (all integers little-endian)::
 
     magic        12 bytes  b"\\x89RLGCKPT\\r\\n\\x1a\\n"
     header_len    8 bytes  uint64
-    header       JSON      {"format": "rlgames-checkpoint", "version": 1, "meta": {...},
+    header       JSON      {"format": "rlgames-checkpoint", "version": 2, "meta": {...},
                             "tensors": {"nbytes", "sha256"},
                             "arrays": {"nbytes", "sha256", "index": {name: {dtype, shape,
                                                                            offset, nbytes}}}}
     header_sha   32 bytes  sha256 of the header bytes
     tensors      safetensors bytes (torch tensors)
     arrays       raw C-order bytes of each array, in index order (bool/int/uint/float only)
+
+`save_parts` / `load_parts` write and read a run's state by parts: each part's
+``state_dict()`` under ``<part>.`` (tensors and arrays in their sections, JSON values in
+meta["state"]), so nothing is saved that its part does not load back.
 
 Loading checks, in order, the magic (a foreign file), the format tag and version, the
 header digest, the file size (a truncated file) and each section's digest (a tampered file);

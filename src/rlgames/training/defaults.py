@@ -81,7 +81,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "checkpoint_every": 100_000,
         "torch_threads": 2,
     },
-    "mario": {  # the PyTorch Mario tutorial's DDQN settings
+    "mario": {  # the PyTorch Mario tutorial's settings (its agent is Double DQN: --agent ddqn)
         **_ATARI_LIKE,
         "lr": 2.5e-4,
         "gamma": 0.9,

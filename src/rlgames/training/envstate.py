@@ -47,8 +47,7 @@ def capture_envs(envs: gym.vector.VectorEnv) -> tuple[list[dict[str, Any]], dict
     for i, env in enumerate(subs):
         u = env.unwrapped
         m: dict[str, Any] = {"restorable": _restorable(env), "wrappers": {}}
-        if u._np_random is not None:
-            m["np_random"] = u.np_random.bit_generator.state
+        m["np_random"] = u.np_random.bit_generator.state  # set: the Collector reset the envs
         for depth, w in enumerate(_wrappers(env)):
             for attr in _WRAPPER_STATE.get(type(w).__name__, ()):
                 m["wrappers"][f"{depth}.{attr}"] = getattr(w, attr)

@@ -155,8 +155,8 @@ def load_run(
 class StopOnInterrupt:
     """While active, a first Ctrl-C only sets `caught`, so the loop ends after a whole step
     and writes a consistent checkpoint; a second Ctrl-C interrupts at once. Installed only
-    over Python's own SIGINT handler (never over an ignored SIGINT: ``nohup``, background
-    jobs), from the main thread (see `rlgames.process`)."""
+    over Python's own SIGINT handler (never over an ignored SIGINT: jobs started with ``&``
+    from a script, some CI runners), from the main thread (see `rlgames.process`)."""
 
     def __init__(self) -> None:
         self.caught = False
