@@ -12,7 +12,7 @@ wrappers / (4 emulator frames + wrappers), the share of throughput the pipeline 
 Rates are per second of this process's CPU time (`time.process_time`), so other load on the
 shared machine moves them less than wall-clock time (it still adds noise: see the ranges).
 
-    .venv-mario/bin/python bench/bench_mario.py --frames 2000 --rounds 8
+    .venv/bin/python bench/bench_mario.py --frames 2000 --rounds 8
 """
 
 from __future__ import annotations

@@ -3,11 +3,10 @@
 The tutorial ("Train a Mario-playing RL Agent", pytorch.org/tutorials) plays 1-1 with two
 actions (right, right + A), skips 4 frames, grays, resizes to 84x84 and stacks 4 frames: that is
 ``rlgames.make_env("SuperMarioBros-1-1-v0")`` as it is. Its agent's settings are `TUTORIAL`
-below; every one can be overridden on the command line. On Python < 3.13 run it from the
-numpy < 2 environment that holds the mario extra:
+below; every one can be overridden on the command line:
 
-    .venv-mario/bin/python examples/train_mario.py --steps 20000            # a smoke run
-    .venv-mario/bin/python examples/train_mario.py --stage 1-2 --actions simple --n-envs 4
+    .venv/bin/python examples/train_mario.py --steps 20000            # a smoke run
+    .venv/bin/python examples/train_mario.py --stage 1-2 --actions simple --n-envs 4
 
 The run directory (default runs/mario-<world>-<stage>-seed<seed>) holds metrics.csv,
 episodes.csv, curves.png, TensorBoard events and checkpoints; ``rlgames eval --checkpoint

@@ -1,7 +1,7 @@
 """Super Mario Bros: one Gymnasium interface on every backend, on the real NES emulator.
 
-Tests marked `mario` need the mario extra (gym-super-mario-bros 7.4.0 + numpy < 2 on Python
-< 3.13, 9.x from 3.13). The unmarked ones need no emulator and run in every environment.
+Tests marked `mario` need the mario extra (gym-super-mario-bros 7.4.0 on Python < 3.13, on
+numpy 1 or 2 through rlgames.envs.nes_compat; 9.x from 3.13). The unmarked ones need no emulator.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium import spaces
-from gymnasium.error import DependencyNotInstalled
 from gymnasium.utils.env_checker import check_env
 
 import rlgames
@@ -22,7 +21,6 @@ from rlgames.envs.mario import (
     SuperMarioBrosEnv,
     TutorialReward,
     action_bytes,
-    check_backend,
 )
 
 RIGHT, RIGHT_JUMP = 0, 1  # the "right_only" actions
@@ -51,13 +49,6 @@ def run_right(env: gym.Env, frames: int) -> list[dict]:
 
 
 # ------------------------------------------------------------- no emulator needed
-
-
-def test_numpy_2_with_the_7_4_backend_names_the_fix():
-    with pytest.raises(DependencyNotInstalled, match=r'numpy < 2.*pip install "rlgames\[mario\]"'):
-        check_backend("7.4.0", "2.1.3")
-    check_backend("7.4.0", "1.26.4")
-    check_backend("9.1.0", "2.1.3")
 
 
 def test_action_sets_are_the_tutorials_and_the_librarys():

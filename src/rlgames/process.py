@@ -10,6 +10,9 @@
   SIGTERM alone.
 - **glibc malloc thresholds** (`rlgames.training.malloc`), set by the Trainer unless
   ``TrainConfig.keep_freed_memory`` is False.
+- **nes-py's ROM reader** (Super Mario Bros on Python < 3.13): while a Mario env is being
+  built, `rlgames.envs.nes_compat.numpy_safe_rom` swaps ``nes_py.nes_env.ROM`` for a
+  numpy-2-safe subclass, under a lock, and puts it back; nothing lasts beyond the build.
 - **torch threads, deterministic algorithms, global seeds**: the Trainer calls
   ``torch.set_num_threads`` when ``torch_threads`` is set, ``torch.use_deterministic_algorithms``
   when ``deterministic`` is, and seeds Python's, numpy's and torch's global generators with

@@ -1,10 +1,11 @@
 """Super Mario Bros (NES) as a Gymnasium env, the same whichever gym-super-mario-bros is installed.
 
-Python >= 3.13 gets gym-super-mario-bros 9.x (Gymnasium-native, numpy 2). Older Pythons only
-have 7.4.0 on nes-py 8.2.1: the old gym API (4-tuple ``step``, ``reset()`` returning only the
-frame, no seeding) and numpy < 2. `SuperMarioBrosEnv` drives either emulator directly, below
-their gym layers, so both give the same spaces, actions, ``info`` and, by default, the same
-reward (the PyTorch Mario tutorial's, which is 7.4.0's; 9.x changed it). See docs/mario.md.
+Python >= 3.13 gets gym-super-mario-bros 9.x (Gymnasium-native). Older Pythons only have 7.4.0
+on nes-py 8.2.1: the old gym API (4-tuple ``step``, ``reset()`` returning only the frame, no
+seeding), and ROM-header and RAM reads that numpy 2 rejects, made safe by `nes_compat`.
+`SuperMarioBrosEnv` drives either emulator directly, below their gym layers, so both give the
+same spaces, actions, ``info`` and, by default, the same reward (the PyTorch Mario tutorial's,
+which is 7.4.0's; 9.x changed it), on numpy 1 or 2. See docs/mario.md.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any, SupportsFloat
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.error import DependencyNotInstalled
 
 from rlgames._deps import require
 
@@ -60,19 +60,6 @@ INFO_KEYS = ("x_pos", "y_pos", "life", "score", "coins", "time", "world", "stage
 SCREEN_SHAPE = (240, 256, 3)
 REWARDS = ("tutorial", "native")
 REWARD_BOUND = 15.0  # both backends clip each frame's reward to [-15, 15]
-
-
-def check_backend(backend_version: str, numpy_version: str) -> None:
-    """Raise `DependencyNotInstalled` naming the fix if this backend cannot run on this numpy."""
-    backend_major = int(backend_version.split(".")[0])
-    numpy_major = int(numpy_version.split(".")[0])
-    if backend_major < 9 and numpy_major >= 2:
-        raise DependencyNotInstalled(
-            f"gym-super-mario-bros {backend_version} (nes-py 8.x, the only release below "
-            f"Python 3.13) needs numpy < 2, but numpy {numpy_version} is installed. Use a "
-            f'separate environment with `pip install "rlgames[mario]"` (it pins numpy<2 there), '
-            f"or Python >= 3.13, where the same extra installs the numpy-2 release 9.x."
-        )
 
 
 def action_bytes(actions: str | Sequence[Sequence[str]]) -> list[int]:
@@ -153,10 +140,9 @@ class SuperMarioBrosEnv(gym.Env[np.ndarray, np.int64]):
         self.action_space = spaces.Discrete(len(self._buttons))
         self.observation_space = spaces.Box(0, 255, SCREEN_SHAPE, np.uint8)
         self._game: Any = None  # set first, so close() works if opening fails
-        self._game = _open_backend(None if world is None else (world, stage))
+        self._game, self.backend_version = _open_backend(None if world is None else (world, stage))
         self._copy_frame = frame_copier(self._game.screen)
-        self.backend_version = importlib.metadata.version("gym-super-mario-bros")
-        native_is_tutorial = int(self.backend_version.split(".")[0]) < 9
+        native_is_tutorial = not _is_gymnasium_native(self.backend_version)
         self._tutorial = None if reward == "native" or native_is_tutorial else TutorialReward()
 
     def reset(
@@ -226,14 +212,22 @@ def frame_copier(screen: np.ndarray) -> Callable[[], np.ndarray]:
     return lambda: cv2.cvtColor(bgrx, cv2.COLOR_BGRA2RGB)
 
 
-def _open_backend(target: tuple[int, int] | None) -> Any:
-    """The installed gym-super-mario-bros env, checked against numpy before it is imported."""
+def _is_gymnasium_native(backend_version: str) -> bool:
+    """gym-super-mario-bros 9.x and later: Gymnasium's 5-tuple ``step``, a reshaped reward."""
+    return int(backend_version.split(".")[0]) >= 9
+
+
+def _open_backend(target: tuple[int, int] | None) -> tuple[Any, str]:
+    """The installed gym-super-mario-bros env and its version; 7.4.0's with numpy-2 safe reads."""
     require("mario", "gym_super_mario_bros", "nes_py")
-    check_backend(importlib.metadata.version("gym-super-mario-bros"), np.__version__)
+    version = importlib.metadata.version("gym-super-mario-bros")
     # gym 0.26 (under 7.4.0) prints an "unmaintained" notice on import: we never use its API.
     with contextlib.redirect_stderr(io.StringIO()):
-        from gym_super_mario_bros import SuperMarioBrosEnv as BackendEnv
-    return BackendEnv(target=target)
+        if _is_gymnasium_native(version):
+            from gym_super_mario_bros import SuperMarioBrosEnv as BackendEnv
+        else:
+            from rlgames.envs.nes_compat import NumpySafeSuperMarioBrosEnv as BackendEnv
+    return BackendEnv(target=target), version
 
 
 def _public_info(raw: dict[str, Any]) -> dict[str, Any]:
