@@ -62,7 +62,8 @@ def plot_run(run_dir: str | Path, path: str | Path | None = None) -> Path:
         ax.set_xlabel("env steps")
         if rows:
             x, y = _column(rows, "step"), _column(rows, key)
-            ax.plot(x, y, alpha=0.3, lw=0.8, label="raw")
+            dots = "." if len(x) < 20 else None  # a series of one row draws no line
+            ax.plot(x, y, alpha=0.3, lw=0.8, marker=dots, label="raw")
             window = RECENT if rows is episodes else 10
             ax.plot(x, moving_average(y, window), lw=1.5, label=f"mean of last {window}")
         if key in ("return", "score") and evals:
