@@ -247,7 +247,8 @@ class Trainer:
         due_by_time = minutes > 0 and time.monotonic() - self._saved_at >= 60 * minutes
         if due_by_time or crossed(before, step, cfg.checkpoint_every):
             self.save()
-        return all(callback(self) is not False for callback in list(self.callbacks))
+        answers = [callback(self) for callback in list(self.callbacks)]  # every one runs
+        return all(answer is not False for answer in answers)
 
     def _log_metrics(self) -> None:
         run = self.run
