@@ -57,7 +57,8 @@ class AgentConfig:
     prioritized: bool = False
     """The agent's replay samples transitions in proportion to priority ** priority_alpha."""
     priority_alpha: float = 0.5
-    """Prioritized replay: how strongly priorities shape sampling (0 = uniform)."""
+    """Prioritized replay: how strongly priorities shape sampling (0 = uniform, 1 = in
+    proportion)."""
     priority_beta: float = 0.4
     """Prioritized replay: importance-sampling exponent at step 0, annealed linearly to 1
     over priority_beta_steps env steps."""
@@ -100,8 +101,8 @@ _BOUNDS: Bounds = {
     "adam_eps": (0.0, None),
     "atoms": (2, None),
     "noisy_std": (0.0, None),
-    "priority_alpha": (0.0, None),
+    "priority_alpha": (0.0, 1.0),
     "priority_beta": (0.0, 1.0),
     "priority_beta_steps": (0, None),
-    "priority_eps": (0.0, None),
+    "priority_eps": (0.0, 1.0),
 }
