@@ -136,8 +136,8 @@ class DQN:
 
     # ------------------------------------------------------------------ acting
     def q_values(self, obs: np.ndarray) -> np.ndarray:
-        """Online Q-values, float32 (n_actions,) for one observation or (B, n_actions); noisy
-        layers use their mean weights (no noise)."""
+        """Online Q-values (C51: the means of the distributions), float32 (n_actions,) for one
+        observation or (B, n_actions); noisy layers use their mean weights (no noise)."""
         obs, single = check_observations(obs, self.observation_space)
         q = self._q_values(obs[None] if single else obs, noise=False)
         return q[0] if single else q
