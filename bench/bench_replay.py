@@ -17,8 +17,9 @@ Prints, in order:
    compressed one, and prioritized ones with their update_priorities, beside one DQN gradient
    step (Nature CNN, 2 torch threads) timed in the same process.
 
-The last line is ``bytes/transition: breakout=N dino=M`` (compressed + prioritized). Figures
-only; nothing is asserted.
+The last line is ``bytes/transition: breakout=N dino=M`` (compressed + prioritized). Like
+training, the bench keeps freed memory for reuse (`rlgames.training.malloc`), so batches do
+not pay for fresh pages. Figures only; nothing is asserted.
 
     .venv/bin/python bench/bench_replay.py [--capacity 100000] [--batch-size 32] [--n-step 1]
         [--real-steps 3000] [--big-capacity 1000000] [--no-dino] [--threads 2]
@@ -40,6 +41,7 @@ from gymnasium import spaces
 
 import rlgames
 from rlgames.agents import ReplayBuffer, codec
+from rlgames.training.malloc import keep_freed_memory
 
 OBS = spaces.Box(0, 255, (4, 84, 84), np.uint8)
 ACTIONS = spaces.Discrete(4)
@@ -126,8 +128,8 @@ def fill_from(buffer: ReplayBuffer, episodes: list[Episode], transitions: int) -
     raise AssertionError("unreachable")
 
 
-def median_time(call, repeats: int) -> float:
-    """Median seconds of one call over `repeats` calls (after a few to warm up)."""
+def time_per_call(call, repeats: int, statistic=np.median) -> float:
+    """Seconds per call: the median (or `statistic`) of `repeats` calls, after 5 to warm up."""
     for _ in range(5):
         call()
     times = []
@@ -135,12 +137,17 @@ def median_time(call, repeats: int) -> float:
         start = time.perf_counter()
         call()
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(statistic(times))
 
 
-def codecs_section(frames: dict[str, np.ndarray]) -> None:
-    """Mean compressed size and decompression time per frame, LZ4 (ours) and Zstandard."""
-    print("Frame codecs on frames from random play (mean bytes, decompression us per frame):")
+def codecs_section(frames: dict[str, np.ndarray], per_batch: int = 160) -> None:
+    """Mean compressed size, and decompression time per frame in batches of `per_batch`
+    random frames (about the distinct frames of a batch of 32 stacks of 4, obs and next_obs),
+    LZ4 as the replay does it (`codec.decompress`) and Zstandard level 1 the same way."""
+    print(
+        "Frame codecs on frames from random play: mean bytes; decompression, us per frame "
+        f"(best, in batches of {per_batch} frames joined into one array)"
+    )
     zstd = None
     if importlib.util.find_spec("zstandard"):
         import zstandard
@@ -148,15 +155,23 @@ def codecs_section(frames: dict[str, np.ndarray]) -> None:
         compressor = zstandard.ZstdCompressor(level=1)
         decompressor = zstandard.ZstdDecompressor()
         zstd = (compressor.compress, decompressor.decompress)
+    picks = np.random.default_rng(0).integers(0, min(len(f) for f in frames.values()), per_batch)
     for game, stack in frames.items():
         n = stack[0].nbytes
         lz4_blobs = [codec.compress(f) for f in stack]
+        batch = [lz4_blobs[i] for i in picks.tolist()]
+        seconds = time_per_call(lambda: codec.decompress(batch, n), 200, min) / per_batch  # noqa: B023
         row = f"  {game} {stack.shape[1:]} ({n:,} B raw): "
-        seconds = median_time(lambda: codec.decompress(lz4_blobs, n), 20) / len(stack)  # noqa: B023
         row += f"lz4 {np.mean([len(b) for b in lz4_blobs]):,.0f} B, {seconds * 1e6:.2f} us"
         if zstd:
             blobs = [zstd[0](f.tobytes()) for f in stack]
-            seconds = median_time(lambda: [zstd[1](b) for b in blobs], 20) / len(stack)  # noqa: B023
+            batch = [blobs[i] for i in picks.tolist()]
+
+            def unpack():
+                data = b"".join([zstd[1](b) for b in batch])  # noqa: B023
+                return np.frombuffer(data, np.uint8).reshape(len(batch), n)  # noqa: B023
+
+            seconds = time_per_call(unpack, 200, min) / per_batch
             row += f"; zstd-1 {np.mean([len(b) for b in blobs]):,.0f} B, {seconds * 1e6:.2f} us"
         print(row)
 
@@ -202,7 +217,7 @@ def sampling_section(episodes: list[Episode], capacity: int, batch_size: int, th
     for label, settings in kinds:
         buffer = ReplayBuffer(capacity, OBS, ACTIONS, **settings)
         fill_from(buffer, episodes, capacity)
-        costs[label] = median_time(replay_round(buffer, batch_size, rng), 500)
+        costs[label] = time_per_call(replay_round(buffer, batch_size, rng), 500)
         del buffer
         gc.collect()
     torch.set_num_threads(threads)
@@ -210,7 +225,7 @@ def sampling_section(episodes: list[Episode], capacity: int, batch_size: int, th
     source = ReplayBuffer(5000, OBS, ACTIONS)
     fill_from(source, episodes, 5000)
     batch = source.sample(batch_size, rng)
-    step = median_time(lambda: agent.update(batch), 30)
+    step = time_per_call(lambda: agent.update(batch), 30)
     base = costs["uniform raw (today)"]
     print(f"  DQN gradient step (Nature CNN, {threads} threads): {step * 1e3:,.1f} ms")
     for label, seconds in costs.items():
@@ -312,6 +327,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads, gradient step")
     parser.add_argument("--resident-only", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    keep_freed_memory()  # glibc keeps freed blocks for reuse, as training sets it
     if args.resident_only:
         return resident_only(args.real_steps, args.resident_only)
     noise_section(args)

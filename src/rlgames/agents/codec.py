@@ -4,8 +4,8 @@ LZ4 block format, and decompressed when a batch is sampled.
 Why LZ4: game frames are mostly flat background and compress 11-18x with either LZ4 or
 Zstandard. On 3,000 frames of random play (``bench/bench_replay.py`` prints the figures), an
 84x84 Breakout frame (7,056 B raw) is 397 B with LZ4 and 295 B with Zstandard level 1, a
-42x160 Dino frame (6,720 B) 596 B and 466 B. Zstandard saves a quarter of the bytes, but LZ4
-decompresses two to three times faster, and decompression runs for every frame of every
+42x160 Dino frame (6,720 B) 594 B and 465 B. Zstandard saves a quarter of the bytes, but LZ4
+decompresses about three times faster, and decompression runs for every frame of every
 batch, each gradient step, while the bytes LZ4 costs more still leave a transition under its
 goal (600 B for Breakout, 800 B for Dino). LZ4 also compresses about twice as fast (once per
 env step).
