@@ -1,4 +1,5 @@
-"""DQN, Double DQN and Dueling DQN: targets, heads, networks, acting, updates and state."""
+"""DQN, Double DQN, Dueling DQN (and Rainbow where they share it): targets, heads, networks,
+acting, updates and state. Rainbow's own parts: test_rainbow.py."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import torch
 import torch.nn.functional as F
 from gymnasium import spaces
 
-from rlgames.agents import DQN, AgentConfig, DoubleDQN, DuelingDQN, ReplayBatch, make_agent
+from rlgames.agents import (
+    DQN,
+    AgentConfig,
+    DoubleDQN,
+    DuelingDQN,
+    Rainbow,
+    ReplayBatch,
+    make_agent,
+)
 from rlgames.agents.networks import NatureCNN
 
 VECTOR = spaces.Box(-10, 10, (2,), np.float32)
@@ -78,7 +87,7 @@ def test_the_variants_default_to_their_target_and_head_and_both_are_switchable()
 
 def test_make_agent_names_the_choices_for_an_unknown_agent_or_setting():
     with pytest.raises(ValueError, match="dueling"):
-        make_agent("rainbow", VECTOR, TWO_ACTIONS)
+        make_agent("ppo", VECTOR, TWO_ACTIONS)
     with pytest.raises(TypeError, match="batch_size"):
         make_agent("dqn", VECTOR, TWO_ACTIONS, batchsize=32)
 
@@ -170,7 +179,7 @@ def test_update_returns_loss_and_q_mean_and_fits_a_fixed_batch():
     assert last["loss"] < first["loss"] / 10
 
 
-@pytest.mark.parametrize("name", ["dqn", "ddqn", "dueling"])
+@pytest.mark.parametrize("name", ["dqn", "ddqn", "dueling", "rainbow"])
 @pytest.mark.parametrize("settings", [{"target_update": 3}, {"tau": 0.5}])
 def test_update_many_equals_update_on_each_slice_in_turn(name, settings):
     # 7 steps cross two hard target copies (after steps 3 and 6) or soften after each one.
@@ -297,7 +306,9 @@ def test_soft_target_update_moves_the_target_by_tau_after_every_update():
     torch.testing.assert_close(agent.target.q.weight, expected)
 
 
-def test_state_dict_is_flat_tensors_and_a_restored_agent_learns_bit_identically():
+@pytest.mark.parametrize("cls", [DuelingDQN, Rainbow])
+def test_state_dict_is_flat_tensors_and_a_restored_agent_learns_bit_identically(cls):
+    # Rainbow: noisy layers' parameters and noise, the C51 support and the noise generator.
     config = AgentConfig(lr=1e-3, target_update=2, hidden=(16, 16))
     rng = np.random.default_rng(0)
     batches = [
@@ -311,15 +322,15 @@ def test_state_dict_is_flat_tensors_and_a_restored_agent_learns_bit_identically(
         )  # fmt: skip
         for _ in range(6)
     ]
-    original = DuelingDQN(VECTOR, TWO_ACTIONS, config, seed=1)
+    original = cls(VECTOR, TWO_ACTIONS, config, seed=1)
     for batch in batches[:3]:
         original.update(batch)
-    original.act(np.zeros(2, np.float32), epsilon=0.5)
+    original.act(np.zeros(2, np.float32), epsilon=0.5, explore=True)
     state = original.state_dict()
     assert all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items())
     assert {k.split(".")[0] for k in state} == {"online", "target", "optimizer", "counters", "rng"}
 
-    restored = DuelingDQN(VECTOR, TWO_ACTIONS, config, seed=2)
+    restored = cls(VECTOR, TWO_ACTIONS, config, seed=2)
     restored.load_state_dict(state)
     for batch in batches[3:]:
         original.update(batch)
@@ -329,7 +340,10 @@ def test_state_dict_is_flat_tensors_and_a_restored_agent_learns_bit_identically(
     for key, value in original.state_dict().items():
         assert torch.equal(after[key], value), key
     obs = np.zeros((20, 2), np.float32)
-    np.testing.assert_array_equal(original.act(obs, 0.5), restored.act(obs, 0.5))
+    for explore in (False, True):
+        np.testing.assert_array_equal(
+            original.act(obs, 0.5, explore=explore), restored.act(obs, 0.5, explore=explore)
+        )
 
 
 def test_seeded_agents_start_with_identical_weights_without_touching_the_global_rng():

@@ -311,3 +311,19 @@ def test_ctrl_c_during_train_checkpoints_and_says_so_in_one_line(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted: training stopped at step" in stdout and "Traceback" not in stderr
     assert (out / "checkpoints" / "latest.ckpt").exists()
+
+
+@pytest.mark.parametrize(
+    "agent_args", [["--agent", "rainbow"], ["--agent", "dqn", "--prioritized"]], ids=str
+)
+def test_rainbow_and_prioritized_runs_train_with_the_envs_defaults_and_evaluate(
+    tmp_path, agent_args
+):
+    out = tmp_path / "run"
+    rlgames("train", "--env", "CartPole-v1", *agent_args, "--steps", "3000", "--out", str(out),
+            "--no-progress", "--no-tensorboard")  # fmt: skip
+    config = json.loads((out / "config.json").read_text())
+    assert config["agent_config"]["prioritized"] is True
+    assert config["agent"] == agent_args[1]
+    done = rlgames("eval", "--checkpoint", str(out), "--episodes", "2")
+    assert re.search(r"return\s+mean \d", done.stdout), done.stdout

@@ -92,17 +92,19 @@ def matches(batch, k: int, want: tuple | None) -> bool:
     )
 
 
-def check_samples(buffer: ReplayBuffer, streams: list[list[tuple]], n: int, draws: int = 400):
+def check_samples(
+    buffer: ReplayBuffer, streams: list[list[tuple]], n: int, draws: int = 400, **sampling
+):
     """Every sampled transition equals the reference; returns the set of (env, index) seen.
 
     A sample is looked up by its obs and action; where real frames repeat, any stored
-    transition with that obs and action may be the one.
+    transition with that obs and action may be the one. ``sampling``: e.g. beta for PER.
     """
     lookup = defaultdict(list)
     for e, stream in enumerate(streams):
         for i, (obs, action, *_) in enumerate(stream):
             lookup[(obs.tobytes(), int(action))].append((e, i))
-    batch = buffer.sample(draws, np.random.default_rng(0))
+    batch = buffer.sample(draws, np.random.default_rng(0), **sampling)
     assert batch.obs.dtype == buffer.frames.dtype and batch.actions.dtype == np.int64
     for ident in np.unique(batch.next_ids):  # rows that share an id share their next_obs
         same = batch.next_obs[batch.next_ids == ident]
@@ -116,8 +118,10 @@ def check_samples(buffer: ReplayBuffer, streams: list[list[tuple]], n: int, draw
     return seen
 
 
-def make(capacity=1000, n_envs=1, n_step=1, space=PIXELS) -> ReplayBuffer:
-    return ReplayBuffer(capacity, space, ACTIONS, n_envs=n_envs, n_step=n_step, gamma=GAMMA)
+def make(capacity=1000, n_envs=1, n_step=1, space=PIXELS, **settings) -> ReplayBuffer:
+    return ReplayBuffer(
+        capacity, space, ACTIONS, n_envs=n_envs, n_step=n_step, gamma=GAMMA, **settings
+    )
 
 
 def test_stacks_are_padded_with_the_first_frame_never_stacked_across_episodes():
@@ -472,3 +476,369 @@ def test_sample_many_returns_exactly_what_repeated_sample_calls_return(episode_l
         assert one_by_one.bit_generator.state == at_once.bit_generator.state
     with pytest.raises(ValueError, match="n must be at least 1"):
         buffer.sample_many(8, 0, at_once)
+
+
+# ----------------------------------------------------------------- compressed frames
+def interleaved_streams(seed: int, n_envs: int = 3, length: int = 60) -> list[list[tuple]]:
+    """n_envs streams of random-length terminated and truncated episodes (the last may run)."""
+    rng = np.random.default_rng(seed)
+    eps, streams = Episodes(), []
+    for _ in range(n_envs):
+        stream = []
+        while len(stream) < length:
+            end = "terminated" if rng.random() < 0.5 else "truncated"
+            stream += eps.episode(int(rng.integers(1, 9)), end)
+        streams.append(stream[:length])
+    return streams
+
+
+class Both:
+    """Stands in for one buffer: adds every transition to each of several."""
+
+    def __init__(self, *buffers: ReplayBuffer) -> None:
+        self.buffers = buffers
+
+    def add(self, *transition) -> None:
+        for buffer in self.buffers:
+            buffer.add(*transition)
+
+
+def assert_same_batches(a: ReplayBuffer, b: ReplayBuffer, **sampling) -> None:
+    """Both buffers draw the same batches from the same generator (sample, and sample_many
+    where it applies), field by field."""
+    calls = [lambda buf, rng: buf.sample(256, rng, **sampling)]
+    if not a.prioritized:
+        calls.append(lambda buf, rng: buf.sample_many(16, 8, rng))
+    for call in calls:
+        x, y = (call(buf, np.random.default_rng(5)) for buf in (a, b))
+        for name, field in zip(x._fields, x, strict=True):
+            np.testing.assert_array_equal(getattr(y, name), field, err_msg=name)
+
+
+def image_stream(length: int) -> list[tuple]:
+    """One terminated episode of (4, 84, 84) stacks of mostly black frames, each unique."""
+    frames = []
+    for t in range(length + 1):
+        frame = np.zeros((84, 84), np.uint8)
+        frame[t % 84, :] = 255  # a moving line
+        frame[0, :2] = t // 256, t % 256
+        frames.append(frame)
+    stack = lambda t: np.stack([frames[max(0, k)] for k in range(t - 3, t + 1)])  # noqa: E731
+    return [(stack(t), t % 4, 1.0, stack(t + 1), t == length - 1, False) for t in range(length)]
+
+
+IMAGES = spaces.Box(0, 255, (4, 84, 84), np.uint8)
+
+
+@pytest.mark.parametrize("case", ["n-step, several envs, wraparound", "colour", "full stack"])
+def test_compressed_and_raw_buffers_return_identical_batches_for_the_same_generator(case):
+    settings = {"capacity": 3 * 16, "n_envs": 3, "n_step": 3}
+    streams = interleaved_streams(0)
+    if case == "colour":
+        eps = Episodes(channels=3)
+        streams = [eps.episode(3, "terminated") + eps.episode(5, "truncated")]
+        space = spaces.Box(0, 255, (STACK * 3, 1, 2), np.uint8)
+        settings = {"capacity": 100, "n_step": 2, "space": space, "frame_stack": STACK}
+    if case == "full stack":
+        streams = [Episodes().episode(9, "terminated")[3:]]  # starts with four distinct frames
+        settings = {"capacity": 100, "n_step": 2}
+    raw, compressed = make(**settings, compress=False), make(**settings, compress=True)
+    feed(Both(raw, compressed), streams)
+    assert compressed.compressed and not raw.compressed
+    assert_same_batches(raw, compressed)
+    if case.startswith("n-step"):  # priorities draw the same too
+        raw, compressed = (make(**settings, compress=c, prioritized=True) for c in (False, True))
+        feed(Both(raw, compressed), streams)
+        assert_same_batches(raw, compressed, beta=0.5)
+
+
+@pytest.mark.atari
+def test_compressed_real_breakout_frames_come_back_exactly_as_raw_ones():
+    import gymnasium as gym
+
+    import rlgames
+
+    envs = rlgames.make_env(
+        "ALE/Breakout-v5", n_envs=2, seed=1, episodic_life=True,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, max_episode_steps=300,
+    )  # fmt: skip
+    space, actions = envs.single_observation_space, envs.single_action_space
+    raw = ReplayBuffer(2 * 120, space, actions, 2, n_step=3, gamma=GAMMA, compress=False)
+    compressed = ReplayBuffer(2 * 120, space, actions, 2, n_step=3, gamma=GAMMA)
+    assert compressed.compressed  # the default for 84x84 frames
+    streams = record(envs, 300, Both(raw, compressed))
+    assert_same_batches(raw, compressed)
+    check_samples(compressed, streams, n=3, draws=500)
+    assert compressed.bytes_per_transition < raw.bytes_per_transition / 8
+
+
+def test_compression_is_on_by_default_for_image_frames_and_off_for_vectors_and_tiny_frames():
+    assert ReplayBuffer(100, IMAGES, ACTIONS).compressed
+    colour = spaces.Box(0, 255, (3, 40, 40), np.uint8)
+    assert ReplayBuffer(100, colour, ACTIONS, frame_stack=1).compressed
+    vector = spaces.Box(-1, 1, (4,), np.float32)
+    assert not ReplayBuffer(100, vector, ACTIONS).compressed
+    assert not make().compressed  # 2-byte frames: less than a compressed frame costs to keep
+    assert make(compress=True).compressed and make(compress=True).frames.dtype == np.uint8
+    with pytest.raises(ValueError, match="compress=False"):
+        ReplayBuffer(100, vector, ACTIONS, compress=True)
+
+
+def test_compressed_nbytes_counts_each_stored_frame_with_its_python_overhead():
+    import sys
+
+    buffer = ReplayBuffer(400, IMAGES, spaces.Discrete(4))
+    assert buffer.nbytes == 400 * (8 + 4 + 4 + 1)  # pointers, actions, rewards, flags
+    feed(buffer, [image_stream(150)])
+    blobs = [b for b in buffer.frames.blobs.reshape(-1) if b is not None]
+    assert len(blobs) == 150  # a padded first stack is one frame; a terminal next_obs none
+    payload = sum(sys.getsizeof(b) for b in blobs)
+    assert buffer.nbytes == 400 * 17 + payload
+    assert buffer.bytes_per_transition == pytest.approx(17 + payload / 150)
+    feed(buffer, [image_stream(500)])  # every slot written: per transition = nbytes / capacity
+    assert buffer.bytes_per_transition == pytest.approx(buffer.nbytes / 400)
+    assert buffer.bytes_per_transition < 7065 / 10
+    tree = ReplayBuffer(400, IMAGES, spaces.Discrete(4), prioritized=True).nbytes - 400 * 17
+    assert tree == 2 * 512 * 8  # the sum-tree: 512 leaves (400 used) and their sums, float64
+
+
+def test_a_prioritized_compressed_state_round_trips_bit_exactly_through_a_checkpoint(tmp_path):
+    from rlgames.training.checkpoint import load_checkpoint, save_checkpoint
+
+    streams = interleaved_streams(3, n_envs=2, length=80)
+    settings = {"capacity": 2 * 30, "n_envs": 2, "n_step": 3, "compress": True,
+                "prioritized": True, "alpha": 0.6}  # fmt: skip
+
+    def learn(buffer, rng):  # a sample and its priority update, as a learner makes them
+        batch = buffer.sample(16, rng, beta=0.4)
+        buffer.update_priorities(batch.ids, np.abs(batch.rewards - 2.0))
+
+    original = make(**settings)
+    feed(original, [s[:50] for s in streams])
+    learn(original, np.random.default_rng(0))
+    state = original.state_dict()
+    assert all(v.dtype.kind in "biuf" for v in state.values())  # no object arrays
+    save_checkpoint(tmp_path / "replay.ckpt", {}, state, {})
+    restored = make(**settings)
+    restored.load_state_dict(load_checkpoint(tmp_path / "replay.ckpt")[1])
+    rngs = np.random.default_rng(1), np.random.default_rng(1)
+    for start in (50, 60, 70):  # both go on identically: adds, samples, priority updates
+        for buffer, rng in zip((original, restored), rngs):
+            feed(buffer, [s[start : start + 10] for s in streams])
+            learn(buffer, rng)
+    for key, value in original.state_dict().items():
+        np.testing.assert_array_equal(restored.state_dict()[key], value, err_msg=key)
+    assert_same_batches(original, restored, beta=0.7)
+
+
+def corrupt(state: dict, slot: int, damage: str) -> dict:
+    """A copy of a compressed replay state with one slot's frame damaged."""
+    from rlgames.agents import codec
+
+    state = {k: np.copy(v) for k, v in state.items()}
+    data, offsets = state["frame_bytes"], state["frame_offsets"]
+    a, b = int(offsets[slot]), int(offsets[slot + 1])
+    if damage == "garbage":
+        data[a:b] = 0xFF
+    elif damage == "a frame of another size":
+        other = np.frombuffer(codec.compress(np.zeros(3, np.uint8)), np.uint8)
+        state["frame_bytes"] = np.concatenate([data[:a], other, data[b:]])
+        offsets[slot + 1 :] += len(other) - (b - a)
+    elif damage == "cut short":
+        offsets[slot + 1] -= 1  # its last byte goes to the next frame
+    return state
+
+
+@pytest.mark.parametrize("damage", ["garbage", "a frame of another size", "cut short"])
+def test_a_corrupt_compressed_frame_is_refused_before_anything_changes(damage):
+    source = make(compress=True, capacity=40)
+    feed(source, [Episodes().episode(20, "truncated")])
+    buffer = make(compress=True, capacity=40)
+    feed(buffer, [Episodes().episode(6, "terminated")])
+    before = {k: np.copy(v) for k, v in buffer.state_dict().items()}
+    with pytest.raises(ValueError, match="replay slot 7 .*corrupt"):
+        buffer.load_state_dict(corrupt(source.state_dict(), 7, damage))
+    after = buffer.state_dict()
+    assert before.keys() == after.keys()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    buffer.load_state_dict(source.state_dict())  # the undamaged state still loads
+
+
+def test_a_state_loads_only_into_a_buffer_that_stores_frames_and_priorities_the_same_way():
+    buffers = {
+        (c, p): make(compress=c, prioritized=p) for c in (False, True) for p in (False, True)
+    }
+    feed(Both(*buffers.values()), [Episodes().episode(5, "truncated")])
+    raw, compressed = buffers[False, False], buffers[True, False]
+    with pytest.raises(ValueError, match="frames raw .* build it with compress=False"):
+        compressed.load_state_dict(raw.state_dict())
+    with pytest.raises(ValueError, match="frames compressed .* build it with compress=True"):
+        raw.load_state_dict(compressed.state_dict())
+    with pytest.raises(ValueError, match="prioritized=True"):
+        raw.load_state_dict(buffers[False, True].state_dict())
+    with pytest.raises(ValueError, match="prioritized=False"):
+        buffers[True, True].load_state_dict(compressed.state_dict())
+    with pytest.raises(ValueError, match="alpha"):
+        make(prioritized=True, alpha=0.7).load_state_dict(buffers[False, True].state_dict())
+
+
+# ----------------------------------------------------------- prioritized sampling
+VECTOR = spaces.Box(-100, 100, (1,), np.float32)
+
+
+def numbered(buffer: ReplayBuffer, length: int, first: int = 0, end: bool = True) -> None:
+    """Transitions whose obs is their step number; terminated at the end if end."""
+    for t in range(first, first + length):
+        last = end and t == first + length - 1
+        buffer.add([[t]], [0], [1.0], [[t + 1]], [last], [False])
+
+
+def test_importance_weights_are_n_p_to_the_minus_beta_over_the_batch_max():
+    buffer = make(space=VECTOR, prioritized=True, alpha=1.0)
+    numbered(buffer, 4)  # slots 0-3
+    buffer.update_priorities(np.arange(4), np.array([1.0, 2.0, 3.0, 4.0]))  # p = that + 1e-6
+    batch = buffer.sample(100, np.random.default_rng(0), beta=1.0)
+    np.testing.assert_array_equal(batch.obs[:, 0], batch.ids)  # each row names its slot
+    # Stratified over a total of 10: slot i is drawn 10 * p_i times (+-1 at a stratum edge).
+    assert np.abs(np.bincount(batch.ids, minlength=4) - [10, 20, 30, 40]).max() <= 1
+    # P = p / 10 and N = 4: N P = 0.4, 0.8, 1.2, 1.6; ** -1 = 2.5, 1.25, 0.833, 0.625; / 2.5:
+    by_slot = np.array([1.0, 0.5, 1 / 3, 0.25])
+    assert batch.weights.dtype == np.float32
+    np.testing.assert_allclose(batch.weights, by_slot[batch.ids], rtol=1e-5)
+    half = buffer.sample(100, np.random.default_rng(0), beta=0.5)
+    np.testing.assert_allclose(half.weights, np.sqrt(by_slot[half.ids]), rtol=1e-5)
+    assert (buffer.sample(100, np.random.default_rng(0), beta=0.0).weights == 1).all()
+
+
+def test_uniform_batches_name_their_slots_too_and_weigh_every_transition_one():
+    buffer = make(space=VECTOR)
+    numbered(buffer, 8)
+    batch = buffer.sample(64, np.random.default_rng(0))
+    np.testing.assert_array_equal(batch.obs[:, 0], batch.ids)
+    assert batch.ids.dtype == np.int64
+    assert batch.weights.dtype == np.float32 and (batch.weights == 1).all()
+
+
+def test_updated_priorities_change_what_is_drawn_in_proportion():
+    buffer = make(space=VECTOR, prioritized=True, alpha=0.5)
+    numbered(buffer, 10)
+    rng = np.random.default_rng(0)
+    first = buffer.sample(1000, rng, beta=1.0)  # all at the initial max: uniform
+    np.testing.assert_array_equal(np.bincount(first.ids, minlength=10), [100] * 10)
+    buffer.update_priorities(np.arange(10), np.arange(10.0) ** 2)  # p = sqrt(i^2 + eps) ~ i
+    draws = [buffer.sample(32, rng, beta=1.0).ids for _ in range(300)]
+    counts = np.bincount(np.concatenate(draws), minlength=10)
+    p = np.sqrt(np.arange(10.0) ** 2 + 1e-6)
+    expected = counts.sum() * p / p.sum()
+    assert counts[0] <= 1  # p_0 = 0.001 of a total of 45
+    chi2 = ((counts[1:] - expected[1:]) ** 2 / expected[1:]).sum()
+    assert chi2 < 27.9  # chi-square, 8 degrees of freedom: p = 0.0005
+
+
+def test_new_transitions_enter_at_the_largest_priority_stored():
+    buffer = make(space=VECTOR, prioritized=True, alpha=0.5)
+    numbered(buffer, 3, end=False)
+    np.testing.assert_array_equal(buffer.priorities[:4], [1.0, 1.0, 1.0, 0.0])  # 1 at first
+    buffer.update_priorities([0, 1], [15.0, 3.0])
+    top = np.sqrt(15.0 + 1e-6)
+    assert buffer.max_priority == top
+    numbered(buffer, 2, first=3, end=False)
+    np.testing.assert_array_equal(buffer.priorities[2:5], [1.0, top, top])
+    buffer.update_priorities([0], [0.0])  # the max is the largest ever stored: it stays
+    numbered(buffer, 1, first=5)
+    assert buffer.max_priority == top and buffer.priorities[5] == top
+
+
+def test_an_overwritten_slot_has_no_priority_until_a_transition_starts_there_again():
+    buffer = make(capacity=20, prioritized=True)
+    eps = Episodes()
+    feed(buffer, [[t for _ in range(9) for t in eps.episode(3, "truncated")]])  # wraps
+    written = int(buffer.written[0])
+    starts = (buffer.flags.reshape(-1) & 1).astype(bool)  # final observations: no transition
+    # The oldest slots' stacks reach frames already overwritten: they cannot be sampled.
+    broken = np.isin(np.arange(20), [written % 20, (written + 1) % 20, (written + 2) % 20])
+    assert (~starts).sum() >= 4 and (starts & broken).any()
+    np.testing.assert_array_equal(buffer.priorities > 0, starts & ~broken)
+    assert (buffer.priorities[starts & ~broken] == 1).all()
+    stale = np.flatnonzero(~starts | broken)  # e.g. sampled before they were overwritten
+    buffer.update_priorities(stale, np.full(len(stale), 5.0))
+    assert (buffer.priorities[stale] == 0).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_prioritized_samples_match_the_reference_with_n_steps_several_envs_and_wraparound(seed):
+    streams = interleaved_streams(seed)
+    buffer = make(capacity=3 * 16, n_envs=3, n_step=3, prioritized=True)
+    rng = np.random.default_rng(seed)
+    for start in range(0, 60, 12):  # priorities from a learner between the adds
+        feed(buffer, [s[start : start + 12] for s in streams])
+        batch = buffer.sample(32, rng, beta=0.5)
+        buffer.update_priorities(batch.ids, rng.exponential(size=32) * (rng.random(32) < 0.8))
+    seen = check_samples(buffer, streams, n=3, draws=2000, beta=0.5)
+    for e in range(3):
+        indices = [i for env, i in seen if env == e]
+        assert min(indices) >= 60 - 16 and max(indices) >= 60 - 6
+
+
+def test_a_high_priority_transition_is_not_drawn_while_its_n_steps_are_incomplete():
+    stream = Episodes().episode(10, "terminated")[:5]  # episode still running
+    buffer = make(n_step=3, prioritized=True)
+    feed(buffer, [stream])
+    np.testing.assert_array_equal(buffer.priorities[:6], [1, 1, 1, 0, 0, 0])
+    buffer.update_priorities([3, 4], [1e6, 1e6])  # slots 3 and 4 lack their third step
+    assert (buffer.priorities[3:5] == 0).all()
+    assert check_samples(buffer, [stream], n=3, beta=1.0) == {(0, 0), (0, 1), (0, 2)}
+    feed(buffer, [Episodes().episode(10, "terminated")[5:6]])  # slot 3 is complete now
+    assert buffer.priorities[3] == buffer.max_priority and buffer.priorities[4] == 0
+
+
+def test_a_loaded_priority_on_a_transition_that_cannot_be_sampled_is_drawn_again():
+    stream = Episodes().episode(10, "terminated")[:5]
+    buffer = make(n_step=3, prioritized=True)
+    feed(buffer, [stream])
+    state = {k: np.copy(v) for k, v in buffer.state_dict().items()}
+    state["priorities"][4], state["max_priority"][...] = 50.0, 50.0  # e.g. a hand-made state
+    buffer.load_state_dict(state)
+    assert buffer.priorities[4] == 50.0  # most of the total, on an incomplete transition
+    assert check_samples(buffer, [stream], n=3, beta=1.0) == {(0, 0), (0, 1), (0, 2)}
+
+
+def test_prioritized_sampling_needs_beta_and_is_one_batch_per_gradient_step():
+    buffer = make(prioritized=True)
+    feed(buffer, [Episodes().episode(6, "terminated")])
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="needs beta"):
+        buffer.sample(4, rng)
+    with pytest.raises(ValueError, match="beta must be between 0 and 1"):
+        buffer.sample(4, rng, beta=1.5)
+    with pytest.raises(ValueError, match="once per step"):
+        buffer.sample_many(4, 2, rng)
+    uniform = make()
+    feed(uniform, [Episodes().episode(6, "terminated")])
+    with pytest.raises(ValueError, match="leave beta out"):
+        uniform.sample(4, rng, beta=0.5)
+    with pytest.raises(ValueError, match="prioritized=True"):
+        uniform.update_priorities([0], [1.0])
+
+
+@pytest.mark.parametrize(
+    ("ids", "priorities", "message"),
+    [
+        ([0, 1], [1.0], "of one length"),
+        ([[0, 1]], [[1.0, 1.0]], "of one length"),
+        ([0.0, 1.0], [1.0, 1.0], "integers"),
+        ([0, 1], [1.0, float("nan")], "finite"),
+        ([0, 1], [1.0, -0.5], ">= 0"),
+        ([0, 1000], [1.0, 1.0], "from 0 to 999"),
+        ([-1, 0], [1.0, 1.0], "from 0 to 999"),
+        ([0, 1], ["a", "b"], "must be numbers"),
+    ],
+)
+def test_bad_priority_updates_are_refused_and_change_nothing(ids, priorities, message):
+    buffer = make(prioritized=True)
+    feed(buffer, [Episodes().episode(6, "terminated")])
+    buffer.update_priorities([0, 1, 2], [0.5, 2.0, 0.0])
+    before = buffer.priorities.copy()
+    with pytest.raises(ValueError, match=message):
+        buffer.update_priorities(np.array(ids), np.array(priorities))
+    np.testing.assert_array_equal(buffer.priorities, before)

@@ -45,11 +45,22 @@ def outcomes(path):
     return [{k: v for k, v in r.items() if k != "time_s"} for r in rows(path)]
 
 
-@pytest.fixture(scope="module")
-def straight_and_resumed(tmp_path_factory):
+RUNS = {
+    "ddqn": ["--agent", "ddqn"],
+    "prioritized": ["--agent", "ddqn", "--prioritized"],
+    # Rainbow (C51, noisy layers, prioritized 3-step replay) on rendered pixel stacks, whose
+    # frames the replay stores compressed.
+    "rainbow-compressed-pixels": [
+        "--agent", "rainbow", "--env-kwargs", '{"size": 40, "gray": true, "stack": 2}',
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module", params=sorted(RUNS))
+def straight_and_resumed(request, tmp_path_factory):
     """The same 1,600-step run: straight through, and 800 + resume in a new process + 800."""
     root = tmp_path_factory.mktemp("resume")
-    base = ["train", "--env", "CartPole-v1", "--agent", "ddqn", "--seed", "5", *OPTIONS]
+    base = ["train", "--env", "CartPole-v1", "--seed", "5", *RUNS[request.param], *OPTIONS]
     cli(*base, "--steps", "1600", "--out", str(root / "straight"))
     cli(*base, "--steps", "800", "--out", str(root / "halves"))
     cli("train", "--resume", str(root / "halves"), "--steps", "1600")
@@ -69,6 +80,10 @@ def test_resumed_run_ends_with_bit_identical_weights_optimizer_and_replay(straig
     assert arrays_a.keys() == arrays_b.keys()
     for name in arrays_a:  # replay contents and cursor, env states, current observations
         np.testing.assert_array_equal(arrays_a[name], arrays_b[name], err_msg=name)
+    if meta_a["agent_config"]["prioritized"]:
+        assert "replay.priorities" in arrays_a
+    if meta_a["train_config"]["env_kwargs"]:  # pixel frames, stored compressed as they are
+        assert "replay.frame_bytes" in arrays_a and "replay.frames" not in arrays_a
     # Counters, every generator (the loop's, Python's, numpy's, each sub-env's), the envs'
     # in-episode state and the log positions: all but the wall-clock seconds.
     timeless = lambda state: {k: v for k, v in state.items() if k != "logger.elapsed_s"}  # noqa: E731
@@ -278,3 +293,18 @@ def test_checkpoints_are_written_by_wall_clock_by_default():
     from rlgames.config import TrainConfig
 
     assert TrainConfig().checkpoint_minutes == 10.0
+
+
+def test_a_corrupt_compressed_frame_in_a_checkpoint_is_a_checkpoint_error_naming_it(tmp_path):
+    from rlgames.training.checkpoint import load_checkpoint, save_checkpoint
+
+    settings = {**FAST, "env_kwargs": {"size": 40, "gray": True, "stack": 2}}
+    rlgames.train("CartPole-v1", steps=150, seed=0, out=tmp_path, **settings)
+    latest = tmp_path / "checkpoints" / "latest.ckpt"
+    tensors, arrays, meta = load_checkpoint(latest)
+    blob = arrays["replay.frame_bytes"].copy()
+    blob[len(blob) // 2 : len(blob) // 2 + 64] = 0xFF  # garbage in the middle of the frames
+    arrays["replay.frame_bytes"] = blob
+    save_checkpoint(latest, tensors, arrays, meta)  # valid digests over corrupt frames
+    with pytest.raises(CheckpointError, match=str(latest)):
+        Trainer.resume(tmp_path)

@@ -123,6 +123,9 @@ class TrainConfig:
     default in rlgames.envs.factory.GAME_DEFAULTS."""
     buffer_size: int = 100_000
     """Replay capacity in transitions."""
+    compress_replay: bool | None = None
+    """Store replay frames compressed (each frame once, decompressed when sampled); None = on
+    for image observations, off for vectors (which stay raw)."""
     learning_starts: int = 1_000
     """Env steps of uniformly random actions before the first gradient step."""
     train_freq: int = 4

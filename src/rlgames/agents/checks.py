@@ -51,8 +51,9 @@ def check_epsilon(epsilon: Any) -> float:
 
 def check_batch(batch: Any, space: spaces.Box, n_actions: int) -> ReplayBatch:
     """A ReplayBatch (a plain tuple of its first six fields too) whose fields all have one
-    row per transition, observations of the space's shape, integer actions in range and
-    finite rewards; else one ValueError naming the field."""
+    row per transition, observations of the space's shape, integer actions in range, finite
+    rewards and, when given, finite non-negative weights; else one ValueError naming the
+    field."""
     batch = ReplayBatch(*batch)
     rows = len(batch.obs)
     if rows == 0:
@@ -61,7 +62,9 @@ def check_batch(batch: Any, space: spaces.Box, n_actions: int) -> ReplayBatch:
         shape = tuple(getattr(batch, name).shape)
         if shape != (rows, *space.shape):
             raise ValueError(f"batch.{name} has shape {shape}, expected {(rows, *space.shape)}")
-    for name in ("actions", "rewards", "discounts", "dones"):
+    for name in ("actions", "rewards", "discounts", "dones", "weights"):
+        if getattr(batch, name) is None:  # weights: uniform sampling
+            continue
         shape = tuple(getattr(batch, name).shape)
         if shape != (rows,):
             raise ValueError(
@@ -81,6 +84,13 @@ def check_batch(batch: Any, space: spaces.Box, n_actions: int) -> ReplayBatch:
         )
     if not torch.isfinite(torch.as_tensor(batch.rewards)).all():
         raise ValueError("batch.rewards holds NaN or infinite values")
+    if batch.weights is not None:
+        weights = torch.as_tensor(batch.weights)
+        if not (torch.isfinite(weights).all() and (weights >= 0).all()):
+            raise ValueError(
+                "batch.weights must be finite and >= 0 (importance-sampling weights), got "
+                f"values from {float(weights.min())} to {float(weights.max())}"
+            )
     return batch
 
 
@@ -91,11 +101,12 @@ def check_state(
     rng: np.random.Generator,
 ) -> dict[str, Any] | None:
     """Check an agent's state_dict() output fits networks `online` and `target` (and Adam
-    moments their parameters), naming the first misfit; returns the decoded act() RNG state
-    for a generator like `rng` (None if absent: an exported policy)."""
+    moments their parameters, a C51 support its values), naming the first misfit; returns
+    the decoded act() RNG state for a generator like `rng` (None if absent: an exported
+    policy)."""
     fix = (
         "build the agent with the settings it was saved with (agent name, hidden, dueling, "
-        "observation and action spaces)"
+        "distributional, atoms, noisy, observation and action spaces)"
     )
     expected: dict[str, tuple[int, ...]] = {}
     for prefix, net in (("online", online), ("target", target)):
@@ -112,6 +123,15 @@ def check_state(
     extra = sorted({k for k in state if k.startswith(("online.", "target."))} - set(expected))
     if extra:
         raise ValueError(f"the state holds {extra[0]!r}, which this agent has not: {fix}")
+    for prefix, net in (("online", online), ("target", target)):
+        support = net.state_dict().get("support")
+        if support is not None and not torch.equal(state[f"{prefix}.support"], support):
+            saved = state[f"{prefix}.support"]
+            raise ValueError(
+                f"{prefix}.support runs from {float(saved[0])} to {float(saved[-1])} in the "
+                f"state and from {float(support[0])} to {float(support[-1])} in this agent: "
+                "build the agent with the v_min and v_max it was saved with"
+            )
     for index, param in enumerate(online.parameters()):
         for name in ("exp_avg", "exp_avg_sq"):
             key = f"optimizer.{index}.{name}"
@@ -122,6 +142,11 @@ def check_state(
                 )
     if "counters.updates" not in state:
         raise ValueError("the state has no 'counters.updates': not an agent state_dict()")
+    if "rng.noise" in state:
+        try:
+            torch.Generator().set_state(state["rng.noise"])  # a throwaway: only the check
+        except (RuntimeError, TypeError):
+            raise ValueError("the state's rng.noise is not a torch generator state") from None
     if "rng.state" not in state:
         return None
     try:

@@ -40,6 +40,32 @@ class AgentConfig:
     """TD loss: "huber" (smooth L1, delta 1) or "mse"."""
     adam_eps: float = 1e-8
     """Adam epsilon (Dopamine uses 1.5e-4 on Atari)."""
+    distributional: bool | None = None
+    """C51 head and loss (a return distribution per action); None = the variant's default
+    (rainbow: True, others False)."""
+    atoms: int = 51
+    """C51: atoms of the fixed support from v_min to v_max."""
+    v_min: float = -10.0
+    """C51: lowest return of the support (targets below are clipped to it)."""
+    v_max: float = 10.0
+    """C51: highest return of the support (targets above are clipped to it)."""
+    noisy: bool | None = None
+    """Noisy linear layers in the head (and the Nature CNN's 512-unit layer) explore in place
+    of, or beside, epsilon; None = the variant's default (rainbow: True, others False)."""
+    noisy_std: float = 0.5
+    """sigma_0 of the factorised Gaussian noise: each sigma starts at sigma_0 / sqrt(fan_in)."""
+    prioritized: bool = False
+    """The agent's replay samples transitions in proportion to priority ** priority_alpha."""
+    priority_alpha: float = 0.5
+    """Prioritized replay: how strongly priorities shape sampling (0 = uniform, 1 = in
+    proportion)."""
+    priority_beta: float = 0.4
+    """Prioritized replay: importance-sampling exponent at step 0, annealed linearly to 1
+    over priority_beta_steps env steps."""
+    priority_beta_steps: int = 1_000_000
+    """Env steps over which priority_beta rises to 1."""
+    priority_eps: float = 1e-6
+    """Prioritized replay: added to each |TD error| so no transition's priority is 0."""
     device: str = "auto"
     """"auto" = CUDA when available, else CPU; or any torch device string."""
 
@@ -48,12 +74,18 @@ class AgentConfig:
         check_fields(self, _BOUNDS, {"loss": ("huber", "mse")})
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"AgentConfig.tau must be in (0, 1], got {self.tau}")
-        if self.lr <= 0.0:
-            raise ValueError(f"AgentConfig.lr must be above 0, got {self.lr}")
+        for name in ("lr", "priority_eps"):
+            if getattr(self, name) <= 0.0:
+                raise ValueError(f"AgentConfig.{name} must be above 0, got {getattr(self, name)}")
         if self.lr_end is not None and self.lr_decay_steps == 0:
             raise ValueError(
                 "AgentConfig.lr_end is set but lr_decay_steps is 0: give the env steps over "
                 "which the learning rate moves from lr to lr_end (e.g. the run's length)"
+            )
+        if not self.v_min < self.v_max:
+            raise ValueError(
+                f"AgentConfig.v_min must be below v_max, got v_min={self.v_min} and "
+                f"v_max={self.v_max}"
             )
 
 
@@ -67,4 +99,10 @@ _BOUNDS: Bounds = {
     "target_update": (1, None),
     "hidden": (1, None),
     "adam_eps": (0.0, None),
+    "atoms": (2, None),
+    "noisy_std": (0.0, None),
+    "priority_alpha": (0.0, 1.0),
+    "priority_beta": (0.0, 1.0),
+    "priority_beta_steps": (0, None),
+    "priority_eps": (0.0, 1.0),
 }

@@ -7,24 +7,35 @@ transition that starts there. The next observation of slot ``t`` is slot ``t + 1
 when sampling and never reach across an episode start: positions before the start are padded
 with the episode's first frame, exactly as ``FrameStack`` pads at reset.
 
-Memory for ``(4, 84, 84)`` uint8 observations: 7,056 (frame) + 4 (action) + 4 (reward)
-+ 1 (flags) = 7,065 bytes per slot, one slot per transition. A truncated episode uses one
-more slot for its final observation (it is bootstrapped from); a terminated one does not.
+Frames are compressed by default (`codec`, once each when added, decompressed per batch):
+images are mostly flat background. Raw, a ``(4, 84, 84)`` uint8 observation costs 7,056
+(frame) + 4 (action) + 4 (reward) + 1 (flags) = 7,065 bytes per slot, one slot per
+transition; compressed, its frame is a few hundred bytes (``nbytes`` counts them as stored).
+A truncated episode uses one more slot for its final observation (it is bootstrapped from);
+a terminated one does not.
+
+With ``prioritized=True`` transitions are drawn in proportion to their priority
+(`priorities`, proportional prioritized replay) instead of uniformly.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, NamedTuple
 
 import numpy as np
 from gymnasium import spaces
+
+from rlgames.agents.frame_store import CompressedFrames, RawFrames
+from rlgames.agents.priorities import Priorities
 
 # Slot flags (bits of one uint8).
 _TRANSITION = 1  # an action was taken here: a transition starts at this slot
 _TERMINATED = 2  # that transition ended the episode by termination (no bootstrap)
 _TRUNCATED = 4  # that transition ended the episode by truncation (bootstrap)
 _START = 8  # first slot of an episode's stack: frames before it are padded with it
+_MIN_COMPRESSED = 1024  # compress=None compresses image frames of at least this many bytes
 
 
 class ReplayBatch(NamedTuple):
@@ -48,10 +59,18 @@ class ReplayBatch(NamedTuple):
     was rebuilt from), so a learner can evaluate each distinct one once. None: unknown. The
     ids are slot numbers of one buffer at one moment: set None in a batch whose next_obs you
     change (augmentation) or that joins batches of several buffers or sampling times."""
+    ids: np.ndarray | None = None
+    """Optional int64 (B,): the replay slot each transition starts at (env * slots_per_env +
+    slot), to pass back to ``ReplayBuffer.update_priorities``. Set by every sample. None: a
+    batch not sampled from a buffer."""
+    weights: np.ndarray | None = None
+    """Optional float32 (B,): importance-sampling weights to multiply each transition's loss
+    by, at most 1. From a prioritized buffer ``(N * P(i)) ** -beta`` divided by the batch's
+    largest; from a uniform one all 1 (every transition equally likely). None: unweighted."""
 
 
 class ReplayBuffer:
-    """Circular uint8 replay memory for one or several envs, with optional n-step returns.
+    """Circular replay memory for one or several envs, with optional n-step returns.
 
     ``capacity`` slots are split evenly between the ``n_envs`` streams. Observations that are
     3-D uint8 ``(stack, H, W)`` are stored one frame per slot (``frame_stack = stack``);
@@ -63,6 +82,12 @@ class ReplayBuffer:
     ``next_obs`` must be the real next observation (for an ended episode the final one, not
     the reset observation of an autoreset vector env). ``open[e]`` is True while env e has an
     episode in progress; set it to False to make the next ``add`` start a new episode.
+
+    Keyword-only settings: ``compress`` stores each frame LZ4-compressed (None: for uint8
+    image frames of 1 KiB or more; smaller ones would save less than the ~41 bytes a
+    compressed frame costs to keep; vectors always stay raw). ``prioritized`` samples in
+    proportion to priorities (`update_priorities`) with exponent ``alpha``, each priority
+    stored as ``(priority + priority_eps) ** alpha``; then ``sample`` needs ``beta``.
     """
 
     def __init__(
@@ -74,6 +99,11 @@ class ReplayBuffer:
         n_step: int = 1,
         gamma: float = 0.99,
         frame_stack: int | None = None,
+        *,
+        compress: bool | None = None,
+        prioritized: bool = False,
+        alpha: float = 0.5,
+        priority_eps: float = 1e-6,
     ) -> None:
         if not isinstance(action_space, spaces.Discrete):
             raise TypeError(f"ReplayBuffer needs a Discrete action space, got {action_space}")
@@ -89,6 +119,10 @@ class ReplayBuffer:
             raise ValueError(f"n_envs must be >= 1, got {n_envs}")
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must be between 0 and 1, got {gamma}")
+        if not (compress is None or isinstance(compress, bool)):
+            raise ValueError(f"compress must be True, False or None (auto), got {compress!r}")
+        if not isinstance(prioritized, bool):
+            raise ValueError(f"prioritized must be True or False, got {prioritized!r}")
         shape = tuple(observation_space.shape)
         dtype = np.dtype(observation_space.dtype)
         if frame_stack is None:
@@ -100,6 +134,7 @@ class ReplayBuffer:
                 "frames along the first axis; pass frame_stack=1 to store observations whole"
             )
         self.obs_shape = shape
+        self.obs_dtype = dtype
         self._batch_shape = (int(n_envs), *shape)  # one observation per env
         self.frame_shape = shape  # one frame per slot: (H, W), (C, H, W), or the whole obs
         if self.frame_stack > 1:
@@ -116,13 +151,24 @@ class ReplayBuffer:
         self.capacity = self.slots * self.n_envs
         self.n_step = int(n_step)
         self.gamma = float(gamma)
-        self.frames = np.zeros((self.n_envs, self.slots, *self.frame_shape), dtype=dtype)
+        if compress is None:
+            image = dtype == np.uint8 and len(self.frame_shape) >= 2
+            compress = image and math.prod(self.frame_shape) >= _MIN_COMPRESSED
+        self.compressed = compress
+        store = CompressedFrames if compress else RawFrames
+        self._store = store(self.n_envs, self.slots, self.frame_shape, dtype)
+        self.frames = self._store if compress else self._store.array
+        """The frames: raw, an array (n_envs, slots, *frame_shape); compressed, their store,
+        with the same shape and dtype attributes."""
         self.actions = np.zeros((self.n_envs, self.slots), dtype=np.int32)
         self.rewards = np.zeros((self.n_envs, self.slots), dtype=np.float32)
         self.flags = np.zeros((self.n_envs, self.slots), dtype=np.uint8)
         self.written = np.zeros(self.n_envs, dtype=np.int64)  # slots ever written per env
         self.open = np.zeros(self.n_envs, dtype=bool)  # last slot is the current obs
         self._n_transitions = 0
+        self.prioritized = prioritized
+        self._priorities = Priorities(self.capacity, alpha, priority_eps) if prioritized else None
+        self._incomplete: list[tuple[int, int]] = []  # (env, position): n steps not all stored
 
     # ------------------------------------------------------------------ storage
     def __len__(self) -> int:
@@ -131,21 +177,51 @@ class ReplayBuffer:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of storage actually allocated (frames, actions, rewards, flags)."""
-        arrays = (self.frames, self.actions, self.rewards, self.flags)
-        return int(sum(a.nbytes for a in arrays))
+        """Bytes in use: frames (raw array, or compressed frames as stored with their
+        per-frame overhead), actions, rewards, flags, and the priorities' sum-tree."""
+        arrays = (self.actions, self.rewards, self.flags)
+        tree = self._priorities.tree.nbytes if self.prioritized else 0
+        return self._store.nbytes + int(sum(a.nbytes for a in arrays)) + tree
 
     @property
     def bytes_per_transition(self) -> float:
-        """Storage bytes per slot: one slot per transition, one more per truncated episode."""
-        return self.nbytes / self.capacity
+        """Bytes per slot of the full buffer (one slot per transition, one more per truncated
+        episode): what is allocated per slot, plus the mean compressed frame stored so far.
+        Equals nbytes / capacity once every slot has been written."""
+        fixed = self.nbytes - self._store.payload_nbytes
+        in_use = int(np.minimum(self.written, self.slots).sum())
+        return fixed / self.capacity + (self._store.payload_nbytes / in_use if in_use else 0.0)
+
+    @property
+    def priorities(self) -> np.ndarray:
+        """The stored p = (priority + priority_eps) ** alpha of each slot (env * slots_per_env
+        + slot), 0 where no transition that can be sampled starts; float64 (capacity,),
+        read-only."""
+        self._require_prioritized("priorities")
+        self._sync_priorities()
+        return self._priorities.tree.leaves
+
+    @property
+    def max_priority(self) -> float:
+        """The largest p stored so far, at which new transitions enter (1 before any update)."""
+        self._require_prioritized("max_priority")
+        return self._priorities.max
+
+    def _require_prioritized(self, what: str) -> None:
+        if not self.prioritized:
+            raise ValueError(f"{what} needs a buffer built with prioritized=True")
 
     def _write(self, env: int, frame: np.ndarray, flags: int) -> None:
         """Append one frame to env's stream, overwriting the oldest slot."""
         i = int(self.written[env] % self.slots)
         if self.flags[env, i] & _TRANSITION:
             self._n_transitions -= 1
-        self.frames[env, i] = frame
+        if self.prioritized:  # this slot, and the one whose stack now starts overwritten
+            self._priorities.clear(env * self.slots + i)
+            if self.frame_stack > 1:
+                reach = (self.written[env] + self.frame_stack - 1) % self.slots
+                self._priorities.clear(env * self.slots + int(reach))
+        self._store.write(env, i, frame)
         self.flags[env, i] = flags
         self.actions[env, i] = 0
         self.rewards[env, i] = 0.0
@@ -206,10 +282,14 @@ class ReplayBuffer:
             self.actions[e, i] = action[e]
             self.rewards[e, i] = reward[e]
             self._n_transitions += 1
+            if self.prioritized:
+                self._incomplete.append((e, int(self.written[e] - 1)))
             if not terminated[e]:  # terminal next_obs is never bootstrapped from: not stored
                 nxt = self._frames_of(next_obs[e])[-1] if self.frame_stack > 1 else next_obs[e]
                 self._write(e, nxt, 0)
             self.open[e] = not (terminated[e] or truncated[e])
+        if len(self._incomplete) > 1 << 16:  # long without sampling: bound the list
+            self._sync_priorities()
 
     def _checked_obs(self, name: str, value: Any) -> np.ndarray:
         """Observations for all envs, in the stored dtype; images must already be uint8."""
@@ -219,13 +299,13 @@ class ReplayBuffer:
                 f"{name} has shape {value.shape}, expected {(self.n_envs, *self.obs_shape)} "
                 "(leading dimension n_envs)"
             )
-        if value.dtype != self.frames.dtype:
-            if self.frames.dtype == np.uint8 or value.dtype.kind not in "fiub":
+        if value.dtype != self.obs_dtype:
+            if self.obs_dtype == np.uint8 or value.dtype.kind not in "fiub":
                 raise ValueError(
-                    f"{name} has dtype {value.dtype}; this buffer stores {self.frames.dtype} "
+                    f"{name} has dtype {value.dtype}; this buffer stores {self.obs_dtype} "
                     "observations as the env gives them (images unscaled, 0-255)"
                 )
-            value = value.astype(self.frames.dtype)  # compared and stored as the space's
+            value = value.astype(self.obs_dtype)  # compared and stored as the space's
         return value
 
     def _checked_flags(self, name: str, value: Any) -> np.ndarray:
@@ -241,7 +321,7 @@ class ReplayBuffer:
         """Refuse data the frame-once storage would rebuild wrongly, before storing any."""
         for e in range(self.n_envs):
             if self.open[e]:
-                last = self.frames[e, (self.written[e] - 1) % self.slots]
+                last = self._store.frame(e, int((self.written[e] - 1) % self.slots))
                 newest = self._frames_of(obs[e])[-1] if self.frame_stack > 1 else obs[e]
                 if not np.array_equal(newest, last):
                     raise ValueError(
@@ -284,19 +364,18 @@ class ReplayBuffer:
         valid &= pos - (self.frame_stack - 1) >= newest - self.slots
         return rewards, dones, steps, valid
 
-    def _stacks(self, env: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """Rebuild observations at absolute slot positions, padding before episode starts."""
+    def _windows(self, env: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """The slots (B, frame_stack) whose frames make the observations at absolute slot
+        positions pos, padding before episode starts with the episode's first frame."""
         if self.frame_stack == 1:
-            return self.frames[env, pos % self.slots]
+            return (pos % self.slots)[:, None]
         offsets = np.arange(-(self.frame_stack - 1), 1)
         # (B, stack) absolute positions; slot 0 of a stream is always an episode start.
         window = np.maximum(pos[:, None] + offsets[None, :], 0)
         is_start = (self.flags[env[:, None], window % self.slots] & _START).astype(bool)
         # The newest start inside the window (the last slot's own start counts too).
         start = np.max(np.where(is_start, window, np.iinfo(np.int64).min), axis=1)
-        window = np.maximum(window, start[:, None])
-        stacks = self.frames[env[:, None], window % self.slots]  # (B, stack, *frame_shape)
-        return stacks.reshape(len(pos), *self.obs_shape)
+        return np.maximum(window, start[:, None]) % self.slots
 
     def can_sample(self) -> bool:
         """Whether a complete transition is stored (n steps in memory, or fewer up to an
@@ -309,11 +388,18 @@ class ReplayBuffer:
         pos = np.concatenate([np.arange(w - c, w) for w, c in zip(self.written, counts)])
         return bool(self._n_step_view(env, pos)[3].any())
 
-    def sample(self, batch_size: int, rng: np.random.Generator) -> ReplayBatch:
-        """Draw batch_size transitions uniformly (with replacement) from those stored."""
+    def sample(
+        self, batch_size: int, rng: np.random.Generator, beta: float | None = None
+    ) -> ReplayBatch:
+        """Draw batch_size transitions (with replacement) from those stored: uniformly, or
+        with prioritized=True in proportion to their priorities, with importance-sampling
+        weights of exponent ``beta`` (0..1, annealed to 1 over training; required then)."""
         _check_sampling(batch_size, rng)
+        beta = self._checked_beta(beta)
         if self._n_transitions == 0:
             raise ValueError("cannot sample from an empty ReplayBuffer; add transitions first")
+        if self.prioritized:
+            return self._sample_prioritized(batch_size, rng, beta)
         ends = np.cumsum(np.minimum(self.written, self.slots))  # slots in memory, per env
         chunks, found = [], 0
         for _ in range(1000):
@@ -339,6 +425,12 @@ class ReplayBuffer:
         in one vectorized pass instead of n."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
+        if self.prioritized:
+            raise ValueError(
+                "sample_many draws several batches from the same priorities, but a prioritized "
+                "buffer's priorities change after each gradient step: call sample(batch_size, "
+                "rng, beta) once per step, then update_priorities"
+            )
         _check_sampling(batch_size, rng)
         if n == 1 or self._n_transitions == 0:
             return self.sample(batch_size, rng)  # (or its error)
@@ -361,25 +453,122 @@ class ReplayBuffer:
         keep = (first + draws * np.arange(n)[:, None]).reshape(-1)
         return self._batch(env[keep], pos[keep], rewards[keep], dones[keep], steps[keep])
 
-    def _batch(self, envs, pos, rewards, dones, steps) -> ReplayBatch:
-        """The minibatch of the transitions starting at absolute positions pos of streams envs."""
+    def _sync_priorities(self) -> None:
+        """Enter the transitions completed since the last call (all n steps stored, or their
+        episode ended sooner) at the current max priority; forget those overwritten before
+        they were; apply the queued changes to the sum-tree."""
+        if self._incomplete:
+            env, pos = np.array(self._incomplete, dtype=np.int64).T
+            complete = self._n_step_view(env, pos)[3]
+            self._priorities.enter(env[complete] * self.slots + pos[complete] % self.slots)
+            alive = ~complete & (pos - (self.frame_stack - 1) >= self.written[env] - self.slots)
+            self._incomplete = list(zip(env[alive].tolist(), pos[alive].tolist()))
+        self._priorities.flush()
+
+    def _sample_prioritized(
+        self, batch_size: int, rng: np.random.Generator, beta: float
+    ) -> ReplayBatch:
+        """Stratified draws over the priorities. Only complete transitions get a priority, so
+        draws are transitions; one that is not (a priority loaded from a state onto one whose
+        n steps are incomplete) is drawn again over the whole total, never returned."""
+        self._sync_priorities()
+        if self._priorities.tree.total <= 0:
+            raise ValueError("no complete transition stored yet; add more transitions")
+        flat = self._priorities.draw(batch_size, rng)
+        envs, pos, rewards, dones, steps, ok = self._view_of_slots(flat)
+        for _ in range(1000):
+            if ok.all():
+                break
+            again = np.flatnonzero(~ok)
+            flat[again] = self._priorities.redraw(len(again), rng)
+            for whole, part in zip(
+                (envs, pos, rewards, dones, steps, ok), self._view_of_slots(flat[again])
+            ):
+                whole[again] = part
+        else:
+            raise ValueError("no complete transition stored yet; add more transitions")
+        weights = self._priorities.weights(flat, self._n_transitions, beta)
+        return self._batch(envs, pos, rewards, dones, steps, weights)
+
+    def _positions(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(env, absolute position of the newest write) of flat slot ids."""
+        env, slot = np.divmod(flat, self.slots)
+        newest = self.written[env] - 1
+        return env, newest - (newest - slot) % self.slots
+
+    def _view_of_slots(self, flat: np.ndarray):
+        """env, absolute position and `_n_step_view` of flat slot ids."""
+        env, pos = self._positions(flat)
+        return (env, pos, *self._n_step_view(env, pos))
+
+    def update_priorities(self, ids: np.ndarray, priorities: np.ndarray) -> None:
+        """Set the priorities of sampled transitions (``ReplayBatch.ids``) from the learner's
+        new losses: non-negative numbers such as |TD error|, stored as
+        ``(priority + priority_eps) ** alpha``. An id that cannot be sampled now (its slot or
+        stack overwritten since it was sampled) is skipped; the last of a repeated id counts."""
+        self._require_prioritized("update_priorities")
+        ids, priorities = np.asarray(ids), np.asarray(priorities)
+        if ids.ndim != 1 or ids.dtype.kind not in "iu" or priorities.shape != ids.shape:
+            raise ValueError(
+                f"update_priorities takes ids, integers (B,), and priorities (B,) of one length; "
+                f"got ids {ids.dtype}{list(ids.shape)} and priorities "
+                f"{priorities.dtype}{list(priorities.shape)}"
+            )
+        if len(ids) and (ids.min() < 0 or ids.max() >= self.capacity):
+            raise ValueError(f"ids must be replay slots from 0 to {self.capacity - 1}, got {ids}")
+        if priorities.dtype.kind not in "iuf":
+            raise ValueError(f"priorities must be numbers, got dtype {priorities.dtype}")
+        if not np.isfinite(priorities).all() or (priorities < 0).any():
+            raise ValueError(
+                f"priorities must be finite and >= 0 (e.g. |TD error|), got {priorities}"
+            )
+        self._sync_priorities()
+        self._priorities.update(ids.astype(np.int64), priorities)
+
+    def _checked_beta(self, beta: Any) -> float | None:
+        if not self.prioritized:
+            if beta is not None:
+                raise ValueError(
+                    "beta weights samples of a prioritized buffer; this one samples uniformly "
+                    "(prioritized=False): leave beta out"
+                )
+            return None
+        if beta is None:
+            raise ValueError(
+                "a prioritized buffer needs beta, the importance-sampling exponent (0..1, "
+                "annealed to 1 over training): sample(batch_size, rng, beta=...)"
+            )
+        if isinstance(beta, bool) or not (isinstance(beta, numbers.Real) and 0 <= beta <= 1):
+            raise ValueError(f"beta must be between 0 and 1, got {beta!r}")
+        return float(beta)
+
+    def _batch(self, envs, pos, rewards, dones, steps, weights=None) -> ReplayBatch:
+        """The minibatch of the transitions starting at absolute positions pos of streams envs;
+        their obs and next_obs frames are read in one pass (compressed: each slot once)."""
         bootstrap = pos + steps - dones
+        windows = np.stack([self._windows(envs, pos), self._windows(envs, bootstrap)])
+        stacks = self._store.gather(np.broadcast_to(envs[:, None], windows.shape), windows)
+        obs, next_obs = stacks.reshape(2, len(pos), *self.obs_shape)
+        slot = pos % self.slots
         return ReplayBatch(
-            obs=self._stacks(envs, pos),
-            actions=self.actions[envs, pos % self.slots].astype(np.int64),
+            obs=obs,
+            actions=self.actions[envs, slot].astype(np.int64),
             rewards=rewards.astype(np.float32),
-            next_obs=self._stacks(envs, bootstrap),
+            next_obs=next_obs,
             dones=dones.astype(np.float32),
             discounts=(self.gamma**steps).astype(np.float32),
             next_ids=envs * self.slots + bootstrap % self.slots,
+            ids=envs * self.slots + slot,
+            weights=np.ones(len(pos), np.float32) if weights is None else weights,
         )
 
     # -------------------------------------------------------------- persistence
     def state_dict(self) -> dict[str, np.ndarray]:
-        """All contents and cursors as plain numpy arrays (views of the live storage, not copies;
-        save them before adding more)."""
-        return {
-            "frames": self.frames,
+        """All contents and cursors as plain numpy arrays (raw frames and the other arrays are
+        views of the live storage, not copies: save them before adding more). Compressed
+        frames are saved as stored, priorities as the sum-tree's leaves."""
+        state = {
+            **self._store.state_dict(),
             "actions": self.actions,
             "rewards": self.rewards,
             "flags": self.flags,
@@ -391,9 +580,19 @@ class ReplayBuffer:
             ),
             "gamma": np.array(self.gamma, dtype=np.float64),
         }
+        if self.prioritized:
+            self._sync_priorities()
+            state.update(self._priorities.state_dict())
+        return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Restore contents saved by state_dict; the buffer must have the same layout."""
+        """Restore contents saved by state_dict into a buffer built the same way (layout,
+        compression, prioritization). Everything is checked before anything changes: a state
+        that does not fit, or whose compressed frames do not decompress to the frame size, is
+        refused with a ValueError naming what is wrong."""
+        for key in ("layout", "n_transitions", "gamma"):
+            if key not in state:
+                raise ValueError(f"the saved replay state has no {key!r}; it is not a replay's")
         layout = [self.n_envs, self.slots, self.frame_stack, self.n_step]
         saved = [int(x) for x in np.asarray(state["layout"])]
         if saved != layout:
@@ -401,14 +600,37 @@ class ReplayBuffer:
                 f"replay layout (n_envs, slots per env, frame_stack, n_step) is {saved} in the "
                 f"saved state but {layout} here; build the buffer with the saved settings"
             )
-        for name in ("frames", "actions", "rewards", "flags", "written", "open"):
-            target, src = getattr(self, name), np.asarray(state[name])
+        arrays = {}
+        for name in ("actions", "rewards", "flags", "written", "open"):
+            target, src = getattr(self, name), np.asarray(state.get(name))
             if src.shape != target.shape or src.dtype != target.dtype:
                 raise ValueError(
                     f"replay array {name!r} is {src.dtype}{list(src.shape)} in the saved state, "
                     f"expected {target.dtype}{list(target.shape)}"
                 )
-            target[...] = src
+            arrays[name] = src
+        written = arrays["written"]
+        if (written < 0).any():
+            raise ValueError(f"replay array 'written' has negative counts: {written}")
+        in_memory = np.arange(self.slots)[None, :] < np.minimum(written, self.slots)[:, None]
+        frames = self._store.checked_state(state, in_memory)
+        starts = (arrays["flags"] & _TRANSITION).astype(bool).reshape(-1)
+        if self.prioritized:
+            priorities = self._priorities.checked_state(state, starts)
+        elif "priorities" in state:
+            raise ValueError(
+                "the saved replay has priorities (it was built with prioritized=True): build "
+                "the buffer with prioritized=True to load it"
+            )
+        for name, src in arrays.items():
+            getattr(self, name)[...] = src
+        self._store.load(frames)
+        if self.prioritized:
+            self._priorities.load(priorities)
+            # Transitions without a priority yet: those whose n steps are still incomplete.
+            flat = np.flatnonzero(starts & (priorities[0] == 0))
+            env, pos = self._positions(flat)
+            self._incomplete = list(zip(env.tolist(), pos.tolist()))
         self._n_transitions = int(state["n_transitions"])
         self.gamma = float(state["gamma"])
 

@@ -50,6 +50,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "epsilon_end": 0.04,
         "epsilon_decay_steps": 8_000,
         "n_step": 3,
+        "v_min": 0.0,  # C51's support (rainbow): returns of 1 a step, discounted, are 0-100
+        "v_max": 100.0,
         "log_every": 2_000,
         # A 256x256 MLP gains nothing from a second thread, and on a busy machine the
         # threads' spin-waits cost many times over (docs/benchmarks.md).

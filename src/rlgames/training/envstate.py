@@ -1,6 +1,7 @@
 """What of a vector env's sub-envs a checkpoint can hold, and putting it back on resume.
 
-Exact for classic-control envs (CartPole...) in a sync vector env; for emulator and browser
+Exact for classic-control envs (CartPole...) in a sync vector env, their rendered pixel
+stacks included; for emulator and browser
 envs only each sub-env's generator is kept, and a resume starts new, seeded episodes there.
 """
 
@@ -18,6 +19,9 @@ _WRAPPER_STATE = {
     "EpisodicLife": ("lives", "game_over"),
 }
 _SCALARS = (bool, int, float, str, type(None))
+_QUEUES = (gym.wrappers.FrameStackObservation,)
+"""Wrappers whose `obs_queue` (the last frames) makes the next observation: rendered pixel
+stacks of a classic-control env (``make_env("CartPole-v1", size=48)``) continue exactly too."""
 
 
 def _restorable(env: gym.Env) -> bool:
@@ -55,6 +59,9 @@ def capture_envs(envs: gym.vector.VectorEnv) -> tuple[list[dict[str, Any]], dict
             m["scalars"] = {k: v for k, v in vars(u).items() if isinstance(v, _SCALARS)}
             if getattr(u, "state", None) is not None:
                 arrays[f"{i}.state"] = np.array(u.state)
+            for depth, w in enumerate(_wrappers(env)):
+                if isinstance(w, _QUEUES):
+                    arrays[f"{i}.{depth}.obs_queue"] = np.stack(list(w.obs_queue))
         meta.append(m)
     return meta, arrays
 
@@ -81,4 +88,8 @@ def restore_envs(
             setattr(u, key, value)
         if f"{i}.state" in arrays:
             u.state = np.array(arrays[f"{i}.state"])
+        for depth, w in enumerate(chain):
+            if isinstance(w, _QUEUES) and f"{i}.{depth}.obs_queue" in arrays:
+                w.obs_queue.clear()
+                w.obs_queue.extend(np.array(arrays[f"{i}.{depth}.obs_queue"]))
     return exact

@@ -4,7 +4,8 @@
 
 - ``episodes.csv``: one row per finished episode (step, episode, env, return, length, the
   game's own score where it reports one in ``info["score"]``, and wall seconds of training);
-- ``metrics.csv``: one row per log interval (epsilon, loss, mean Q, steps/s, recent return);
+- ``metrics.csv``: one row per log interval (epsilon, loss, mean Q, steps/s, recent return,
+  the replay's bytes in use);
 - ``evals.csv``: one row per greedy evaluation (mean, std, min, median, max of the returns,
   and the same of the game scores where the game reports them);
 - ``curves.png`` is drawn from these CSVs by `rlgames.training.plots.plot_run`;
@@ -36,6 +37,7 @@ METRIC_COLUMNS = (
     "q_mean",
     "recent_return",
     "recent_length",
+    "replay_bytes",
 )
 STATS = ("mean", "std", "min", "median", "max")
 EVAL_COLUMNS = ("step", *STATS, *(f"score_{k}" for k in STATS))
@@ -176,8 +178,11 @@ class RunLogger:
             if score is not None:
                 self._tb.add_scalar("episode/score", score, step)
 
-    def metrics(self, step: int, epsilon: float, loss: float, q_mean: float) -> dict[str, float]:
-        """Write one metrics row (steps/s measured since the previous row) and return it."""
+    def metrics(
+        self, step: int, epsilon: float, loss: float, q_mean: float, replay_bytes: int = 0
+    ) -> dict[str, float]:
+        """Write one metrics row (steps/s measured since the previous row; the replay's bytes
+        in use) and return it."""
         now = time.perf_counter()
         rate = (step - self._last_step) / max(now - self._last_t, 1e-9)
         self._last_step, self._last_t = step, now
@@ -191,13 +196,21 @@ class RunLogger:
             "q_mean": q_mean,
             "recent_return": self.recent_return,
             "recent_length": float(np.mean(self._lengths)) if self._lengths else float("nan"),
+            "replay_bytes": int(replay_bytes),
         }
         self._writers["metrics"].writerow(row)
         self.rows["metrics"] += 1
         self._files["metrics"].flush()
         self._files["episodes"].flush()
         if self._tb is not None:
-            for key in ("steps_per_s", "epsilon", "loss", "q_mean", "recent_return"):
+            for key in (
+                "steps_per_s",
+                "epsilon",
+                "loss",
+                "q_mean",
+                "recent_return",
+                "replay_bytes",
+            ):
                 self._tb.add_scalar(f"train/{key}", row[key], step)
         return row
 

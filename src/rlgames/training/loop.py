@@ -27,7 +27,7 @@ from rlgames.config import TrainConfig
 from rlgames.envs.factory import make_env
 from rlgames.fileio import atomic_write
 from rlgames.schedules import LinearSchedule
-from rlgames.training.checkpoint import check_compatible, save_parts
+from rlgames.training.checkpoint import CheckpointError, check_compatible, save_parts
 from rlgames.training.collector import Collector
 from rlgames.training.evaluation import evaluate_episodes
 from rlgames.training.logs import RunLogger
@@ -134,7 +134,9 @@ class Trainer:
                 self.agent_name, obs_space, act_space, seed=self.seed, **self.settings.agent_kwargs
             )
             stack = replay_frame_stack(self.env_id, cfg.env_kwargs, obs_space)
-            self.replay = self.agent.make_replay(cfg.buffer_size, cfg.n_envs, stack)
+            self.replay = self.agent.make_replay(
+                cfg.buffer_size, cfg.n_envs, stack, compress=cfg.compress_replay
+            )
         except BaseException:  # a bad agent name or buffer size must not leave browsers behind
             self.envs.close()
             raise
@@ -200,8 +202,9 @@ class Trainer:
         run, n = self.run, self.config.n_envs
         if run.step < self.config.learning_starts:
             actions = run.rng.integers(0, self.agent.n_actions, size=n)
-        else:
-            actions = self.agent.act(self.collector.obs, epsilon=self.epsilon(), rng=run.rng)
+        else:  # noisy networks explore by their noise, not by epsilon
+            epsilon = 0.0 if self.agent.noisy else self.epsilon()
+            actions = self.agent.act(self.collector.obs, epsilon, run.rng, explore=True)
         transition, ended = self.collector.step(actions)
         self.replay.add(*transition)
         run.step += n
@@ -251,7 +254,7 @@ class Trainer:
         run = self.run
         loss = run.loss_sum / run.n_stats if run.n_stats else float("nan")
         q = run.q_sum / run.n_stats if run.n_stats else float("nan")
-        self.logger.metrics(run.step, self.epsilon(), loss, q)
+        self.logger.metrics(run.step, self.epsilon(), loss, q, self.replay.nbytes)
         run.loss_sum, run.q_sum, run.n_stats = 0.0, 0.0, 0
 
     def run_evaluation(self, episodes: int | None = None) -> dict[str, float]:
@@ -315,6 +318,11 @@ class Trainer:
         )  # fmt: skip
         try:
             trainer._restore(states, meta)
+        except ValueError as error:  # a part that does not fit: name the file it came from
+            trainer.close()
+            raise CheckpointError(
+                f"{Path(run_dir) / 'checkpoints' / 'latest.ckpt'}: {error}"
+            ) from None
         except BaseException:
             trainer.close()
             raise

@@ -58,9 +58,10 @@ class RunSettings:
             train_over["env_kwargs"] = merge_env_kwargs(config.env_kwargs, train_over["env_kwargs"])
         base = agent_row if agent_config is None else dict(agent_config)
         agent_kwargs = {**base, **agent_over}
-        AgentConfig(**agent_kwargs)  # a bad value: one error naming it, before anything starts
+        agent = agent or run.get("agent", "dqn")
+        agent_class(agent).default_config(**agent_kwargs)  # a bad value: one error, now
         return cls(
-            agent=agent or run.get("agent", "dqn"),
+            agent=agent,
             steps=int(run.get("steps", 50_000)),
             train=config.replace(**train_over),
             agent_kwargs=agent_kwargs,
@@ -68,12 +69,24 @@ class RunSettings:
 
     def describe(self) -> dict[str, Any]:
         """The settings as config.json holds them."""
-        agent_config = dataclasses.asdict(AgentConfig(**self.agent_kwargs))
+        agent_config = dataclasses.asdict(
+            agent_class(self.agent).default_config(**self.agent_kwargs)
+        )
         return {
             "agent": self.agent,
             "train": to_jsonable(dataclasses.asdict(self.train)),
             "agent_config": to_jsonable(agent_config),
         }
+
+
+def agent_class(name: str) -> type:
+    """The agent class of a name ("dqn", "rainbow", ...); a ValueError listing the names."""
+    from rlgames.agents import AGENTS
+
+    try:
+        return AGENTS[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(f"unknown agent {name!r}; choose one of {sorted(AGENTS)}") from None
 
 
 def run_description(trainer: Any, has_replay: bool) -> dict[str, Any]:
