@@ -128,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train an agent (or resume a run)", formatter_class=fmt)
     t.add_argument("--env", help="Gymnasium env id, e.g. CartPole-v1, ALE/Breakout-v5")
-    t.add_argument("--agent", help="dqn, ddqn (double) or dueling (default: the env's, else dqn)")
+    t.add_argument(
+        "--agent", help="dqn, ddqn (double), dueling or rainbow (default: the env's, else dqn)"
+    )
     t.add_argument(
         "--steps", type=_non_negative, help="total env steps of the run (default: the env's)"
     )

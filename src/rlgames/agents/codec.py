@@ -1,14 +1,12 @@
 """The replay's frame codec: each stored frame is compressed once, when it is added, with the
 LZ4 block format, and decompressed when a batch is sampled.
 
-Why LZ4: game frames are mostly flat background and compress 11-18x with either LZ4 or
-Zstandard. On 3,000 frames of random play (``bench/bench_replay.py`` prints the figures), an
-84x84 Breakout frame (7,056 B raw) is 397 B with LZ4 and 295 B with Zstandard level 1, a
-42x160 Dino frame (6,720 B) 594 B and 465 B. Zstandard saves a quarter of the bytes, but LZ4
+Why LZ4: game frames are mostly flat background and compress an order of magnitude with
+either LZ4 or Zstandard. On frames of real play (``bench/bench_replay.py``; figures in
+docs/benchmarks.md) Zstandard level 1 saves about a quarter of the bytes, but LZ4
 decompresses about three times faster, and decompression runs for every frame of every
 batch, each gradient step, while the bytes LZ4 costs more still leave a transition under its
-goal (600 B for Breakout, 800 B for Dino). LZ4 also compresses about twice as fast (once per
-env step).
+goal (600 B for Breakout, 800 B for Dino). LZ4 also compresses faster (once per env step).
 
 Blocks are stored without LZ4's 4-byte size prefix (``store_size=False``): every frame of a
 buffer has the same, known size.

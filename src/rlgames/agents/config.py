@@ -31,9 +31,10 @@ class AgentConfig:
     tau: float = 1.0
     """1.0 = hard copy every target_update updates; < 1 = Polyak average after every update."""
     double: bool | None = None
-    """Double-DQN targets; None = the variant's default (dqn: False, ddqn/dueling: True)."""
+    """Double-DQN targets; None = the variant's default (dqn: False; ddqn, dueling, rainbow:
+    True)."""
     dueling: bool | None = None
-    """Dueling head; None = the variant's default (dueling: True, others False)."""
+    """Dueling head; None = the variant's default (dueling, rainbow: True; others False)."""
     hidden: tuple[int, ...] = (256, 256)
     """Hidden layer widths of the MLP used for vector observations."""
     loss: str = "huber"
@@ -51,7 +52,8 @@ class AgentConfig:
     """C51: highest return of the support (targets above are clipped to it)."""
     noisy: bool | None = None
     """Noisy linear layers in the head (and the Nature CNN's 512-unit layer) explore in place
-    of, or beside, epsilon; None = the variant's default (rainbow: True, others False)."""
+    of epsilon (the Trainer acts with epsilon 0); None = the variant's default (rainbow: True,
+    others False)."""
     noisy_std: float = 0.5
     """sigma_0 of the factorised Gaussian noise: each sigma starts at sigma_0 / sqrt(fan_in)."""
     prioritized: bool = False
@@ -65,7 +67,8 @@ class AgentConfig:
     priority_beta_steps: int = 1_000_000
     """Env steps over which priority_beta rises to 1."""
     priority_eps: float = 1e-6
-    """Prioritized replay: added to each |TD error| so no transition's priority is 0."""
+    """Prioritized replay: added to each error (|TD error|, or C51's cross-entropy) so no
+    transition's priority is 0; above 0 and below 1."""
     device: str = "auto"
     """"auto" = CUDA when available, else CPU; or any torch device string."""
 
@@ -77,6 +80,8 @@ class AgentConfig:
         for name in ("lr", "priority_eps"):
             if getattr(self, name) <= 0.0:
                 raise ValueError(f"AgentConfig.{name} must be above 0, got {getattr(self, name)}")
+        if self.priority_eps >= 1.0:
+            raise ValueError(f"AgentConfig.priority_eps must be below 1, got {self.priority_eps}")
         if self.lr_end is not None and self.lr_decay_steps == 0:
             raise ValueError(
                 "AgentConfig.lr_end is set but lr_decay_steps is 0: give the env steps over "

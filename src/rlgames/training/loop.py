@@ -159,7 +159,10 @@ class Trainer:
         return self.out / "checkpoints"
 
     def epsilon(self, step: int | None = None) -> float:
-        """Exploration rate at `step` (default: now)."""
+        """Exploration rate at `step` (default: now); 0 for noisy agents, which explore by
+        their noise."""
+        if self.agent.noisy:
+            return 0.0
         return self.epsilon_schedule(self.run.step if step is None else step)
 
     def _open_logger(self) -> RunLogger:
@@ -202,9 +205,8 @@ class Trainer:
         run, n = self.run, self.config.n_envs
         if run.step < self.config.learning_starts:
             actions = run.rng.integers(0, self.agent.n_actions, size=n)
-        else:  # noisy networks explore by their noise, not by epsilon
-            epsilon = 0.0 if self.agent.noisy else self.epsilon()
-            actions = self.agent.act(self.collector.obs, epsilon, run.rng, explore=True)
+        else:  # explore=True: noisy networks explore by their noise (epsilon is 0 for them)
+            actions = self.agent.act(self.collector.obs, self.epsilon(), run.rng, explore=True)
         transition, ended = self.collector.step(actions)
         self.replay.add(*transition)
         run.step += n
