@@ -199,12 +199,12 @@ def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_the_run_resumes(tmp_pa
 
 
 @pytest.mark.parametrize("sigint", [signal.default_int_handler], indirect=True)
-def test_ctrl_c_while_the_final_checkpoint_is_written_still_writes_it(tmp_path, sigint):
+def test_ctrl_c_as_the_final_checkpoint_starts_still_writes_it(tmp_path, sigint):
     trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, **FAST)
     save = trainer.save
 
     def save_interrupted(*args, **kwargs):
-        os.kill(os.getpid(), signal.SIGINT)  # arrives while the checkpoint is being written
+        os.kill(os.getpid(), signal.SIGINT)  # handled as save() begins
         return save(*args, **kwargs)
 
     trainer.save = save_interrupted
@@ -262,8 +262,9 @@ def test_resume_refuses_changes_that_would_make_it_another_run(tmp_path):
 
 def test_a_run_killed_after_a_periodic_checkpoint_resumes_to_the_same_episodes(tmp_path):
     # kill -9 (an OOM kill, a reboot): no handler runs, only the periodic checkpoint remains.
-    base = ["train", "--env", "CartPole-v1", "--agent", "ddqn", "--seed", "3", *OPTIONS]
-    base += ["--steps", "6000"]
+    # Prioritized: its priorities, synced into the tree when saved, must survive the kill too.
+    base = ["train", "--env", "CartPole-v1", "--agent", "ddqn", "--prioritized", "--seed", "3"]
+    base += [*OPTIONS, "--steps", "6000"]
     cli(*base, "--out", str(tmp_path / "straight"))
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
@@ -289,10 +290,23 @@ def test_a_run_killed_after_a_periodic_checkpoint_resumes_to_the_same_episodes(t
     assert len(outcomes(killed / "episodes.csv")) > 20
 
 
-def test_checkpoints_are_written_by_wall_clock_by_default():
-    from rlgames.config import TrainConfig
+def test_checkpoints_are_written_by_wall_clock_by_default_for_every_env():
+    from rlgames.training.defaults import DEFAULTS
+    from rlgames.training.run import RunSettings
 
-    assert TrainConfig().checkpoint_minutes == 10.0
+    for env_id in (*DEFAULTS, "Acrobot-v1"):
+        if env_id in ("atari", "mario"):
+            env_id = {"atari": "ALE/Pong-v5", "mario": "SuperMarioBros-1-1-v0"}[env_id]
+        settings = RunSettings.build(env_id, None, None, None, {})
+        assert settings.train.checkpoint_minutes == 10.0, env_id
+
+
+def test_a_log_that_lost_rows_since_its_checkpoint_is_refused_on_resume(tmp_path):
+    rlgames.train("CartPole-v1", steps=300, seed=0, out=tmp_path, **FAST)
+    lines = (tmp_path / "episodes.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "episodes.csv").write_text("".join(lines[:3]))  # rows the checkpoint counts
+    with pytest.raises(CheckpointError, match="lost rows"):
+        Trainer.resume(tmp_path)
 
 
 def test_a_corrupt_compressed_frame_in_a_checkpoint_is_a_checkpoint_error_naming_it(tmp_path):

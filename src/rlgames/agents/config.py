@@ -57,7 +57,8 @@ class AgentConfig:
     noisy_std: float = 0.5
     """sigma_0 of the factorised Gaussian noise: each sigma starts at sigma_0 / sqrt(fan_in)."""
     prioritized: bool = False
-    """The agent's replay samples transitions in proportion to priority ** priority_alpha."""
+    """The agent's replay samples transitions in proportion to (priority + priority_eps) **
+    priority_alpha, the priority being the transition's last error."""
     priority_alpha: float = 0.5
     """Prioritized replay: how strongly priorities shape sampling (0 = uniform, 1 = in
     proportion)."""

@@ -197,6 +197,13 @@ class DQN:
         learning rate (and, prioritized, the IS exponent beta) of env step `step`; a
         prioritized replay gets each batch's errors as its new priorities after each step.
         Returns the mean loss and Q over the steps."""
+        cfg = self.config
+        if (replay.n_step, replay.gamma) != (cfg.n_step, cfg.gamma):
+            raise ValueError(
+                f"the replay sums {replay.n_step}-step returns with gamma {replay.gamma}, this "
+                f"agent is set for {cfg.n_step} and {cfg.gamma}: build the replay with "
+                "agent.make_replay"
+            )
         if self.config.lr_end is not None:
             for group in self.optimizer.param_groups:
                 group["lr"] = self.lr_schedule(step)
@@ -246,8 +253,9 @@ class DQN:
 
     def _learn(self, batch: ReplayBatch, n: int) -> tuple[dict[str, float], torch.Tensor]:
         """The gradient steps of `update_many`, and each row's error (|TD error|, or C51's
-        cross-entropy) before its step. The target network does not change between two
-        copies unless it is noisy, so its outputs for all the steps up to then take one pass."""
+        cross-entropy) before its step. A hard-copied target network does not change between
+        two copies (unless it is noisy), so its outputs for all the steps up to then take one
+        pass; a Polyak-averaged or noisy one is evaluated step by step."""
         ids = batch.next_ids
         b = ReplayBatch(*(torch.as_tensor(x, device=self.device) for x in batch[:6]))
         weights = None if batch.weights is None else torch.as_tensor(batch.weights)

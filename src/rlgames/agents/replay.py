@@ -600,6 +600,11 @@ class ReplayBuffer:
                 f"replay layout (n_envs, slots per env, frame_stack, n_step) is {saved} in the "
                 f"saved state but {layout} here; build the buffer with the saved settings"
             )
+        if float(state["gamma"]) != self.gamma:
+            raise ValueError(
+                f"the saved replay's n-step returns use gamma {float(state['gamma'])}, this "
+                f"buffer {self.gamma}; build the buffer with the saved gamma"
+            )
         arrays = {}
         for name in ("actions", "rewards", "flags", "written", "open"):
             target, src = getattr(self, name), np.asarray(state.get(name))
@@ -632,7 +637,6 @@ class ReplayBuffer:
             env, pos = self._positions(flat)
             self._incomplete = list(zip(env.tolist(), pos.tolist()))
         self._n_transitions = int(state["n_transitions"])
-        self.gamma = float(state["gamma"])
 
 
 def _check_sampling(batch_size: int, rng: np.random.Generator) -> None:

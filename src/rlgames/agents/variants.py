@@ -60,6 +60,14 @@ AGENTS: dict[str, type[DQN]] = {
 }
 
 
+def agent_class(name: str) -> type[DQN]:
+    """The class of an agent name ("dqn", "rainbow", ...); a ValueError listing the names."""
+    try:
+        return AGENTS[name.lower()]
+    except (KeyError, AttributeError):  # AttributeError: not a string
+        raise ValueError(f"unknown agent {name!r}; choose one of {sorted(AGENTS)}") from None
+
+
 def make_agent(
     name: str,
     observation_space: spaces.Space,
@@ -69,10 +77,7 @@ def make_agent(
 ) -> DQN:
     """Build an agent by name ("dqn", "ddqn"/"double", "dueling", "rainbow"); config =
     AgentConfig fields, over the variant's own defaults (`DQN.config_defaults`)."""
-    try:
-        cls = AGENTS[name.lower()]
-    except (KeyError, AttributeError):  # AttributeError: not a string
-        raise ValueError(f"unknown agent {name!r}; choose one of {sorted(AGENTS)}") from None
+    cls = agent_class(name)
     fields = {f.name for f in dataclasses.fields(AgentConfig)}
     unknown = sorted(set(config) - fields)
     if unknown:

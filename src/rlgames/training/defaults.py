@@ -12,6 +12,8 @@ from typing import Any
 
 RUN_KEYS = ("agent", "steps")
 """Keys of a row that are not config fields: the agent's name and the run's env steps."""
+BY_AGENT = "by_agent"
+"""A row's settings for one agent only (agent name -> settings), over the rest of the row."""
 
 _ATARI_LIKE: dict[str, Any] = {
     "agent": "dqn",
@@ -52,12 +54,22 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "n_step": 3,
         "v_min": 0.0,  # C51's support (rainbow): returns of 1 a step, discounted, are 0-100
         "v_max": 100.0,
+        "priority_beta_steps": 50_000,  # prioritized replay: beta reaches 1 at the run's end
         "log_every": 2_000,
         # A 256x256 MLP gains nothing from a second thread, and on a busy machine the
         # threads' spin-waits cost many times over (docs/benchmarks.md).
         "torch_threads": 1,
     },
-    "atari": {**_ATARI_LIKE, "steps": 10_000_000, "episodic_life": True, "clip_reward": True},
+    "atari": {
+        **_ATARI_LIKE,
+        "steps": 10_000_000,
+        "episodic_life": True,
+        "clip_reward": True,
+        "priority_beta_steps": 10_000_000,
+        # The Rainbow paper's Atari settings (its Table 1) where they differ from the row's
+        # DQN ones: target copies every 32k frames (2,000 updates at one per 4 env steps).
+        BY_AGENT: {"rainbow": {"lr": 6.25e-5, "adam_eps": 1.5e-4, "target_update": 2_000}},
+    },
     # The shipped pretrained agent's run (docs/results/dino.md): dueling double DQN on 4
     # stacked 42x160 gray frames (the 150x552 canvas scaled by ~3.5 on both axes, so cacti
     # and birds keep their shapes, at half the update cost of 84x84), 3-step returns, lr
@@ -72,6 +84,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "lr": 2e-4,
         "lr_end": 2e-5,
         "lr_decay_steps": 800_000,
+        "priority_beta_steps": 800_000,
         "n_step": 3,
         "buffer_size": 200_000,
         "learning_starts": 5_000,
@@ -95,7 +108,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 """Starting values by env id; a game without its own row takes its family's ("atari",
-"mario"); any other env starts from the config classes' own defaults."""
+"mario"); any other env starts from the config classes' own defaults. Precedence, lowest
+first: AgentConfig's defaults, the agent's own table (`Rainbow.config_defaults`), the row,
+the row's `by_agent` entry for the agent, the user's settings."""
 
 
 def env_defaults(env_id: str) -> dict[str, Any]:

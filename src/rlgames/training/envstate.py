@@ -13,6 +13,8 @@ import gymnasium as gym
 import numpy as np
 
 # Per-wrapper counters that decide what the next step returns (by wrapper class name).
+# TimeLimit and OrderEnforcing keep theirs in underscore attributes and offer no public
+# setter: restoring an episode in progress needs them, so they are read and set by name.
 _WRAPPER_STATE = {
     "TimeLimit": ("_elapsed_steps",),
     "OrderEnforcing": ("_has_reset",),

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from rlgames.fileio import atomic_write
+
 EPISODE_COLUMNS = ("step", "episode", "env", "return", "length", "score", "time_s")
 METRIC_COLUMNS = (
     "step",
@@ -66,10 +68,17 @@ def summary(values: np.ndarray) -> dict[str, float]:
 
 
 def _truncate(path: Path, columns: tuple[str, ...], keep: int | None) -> None:
-    """Keep the first `keep` rows (all if None) under `columns`' header; new columns blank."""
+    """Keep the first `keep` rows (all if None) under `columns`' header, new columns blank;
+    rewritten whole (a kill meanwhile leaves the old file). Fewer rows than `keep` is a log
+    that lost rows the checkpoint counts: a ValueError, as the resumed log would be wrong."""
     rows = read_rows(path)
+    if keep is not None and len(rows) < keep:
+        raise ValueError(
+            f"{path} has {len(rows)} rows but the checkpoint was written after {keep}: the log "
+            "lost rows (edited or truncated); put it back, or start a new run"
+        )
     rows = rows if keep is None else rows[:keep]
-    with path.open("w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, restval="", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)

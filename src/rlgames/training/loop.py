@@ -152,7 +152,8 @@ class Trainer:
 
     @property
     def updates(self) -> int:
-        return self.run.updates
+        """Gradient steps so far (the agent counts them)."""
+        return self.agent.updates
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -226,7 +227,6 @@ class Trainer:
         n = (run.step // cfg.train_freq - before // cfg.train_freq) * cfg.gradient_steps
         if n:
             stats = self.agent.learn(self.replay, n, run.rng, run.step)
-            run.updates += n
             run.loss_sum += stats["loss"] * n
             run.q_sum += stats["q_mean"] * n
             run.n_stats += n

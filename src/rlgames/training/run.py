@@ -14,11 +14,12 @@ import gymnasium as gym
 import numpy as np
 
 from rlgames.agents.config import AgentConfig
+from rlgames.agents.variants import agent_class
 from rlgames.config import TrainConfig, merge_env_kwargs, split_overrides, to_jsonable
 from rlgames.envs.factory import frames_per_observation, resolve_id
 from rlgames.process import may_handle
 from rlgames.training.checkpoint import CheckpointError, describe_space, load_parts
-from rlgames.training.defaults import RUN_KEYS, env_defaults
+from rlgames.training.defaults import BY_AGENT, RUN_KEYS, env_defaults
 
 AGENT_FIELDS = frozenset(f.name for f in dataclasses.fields(AgentConfig))
 
@@ -51,6 +52,8 @@ class RunSettings:
     ) -> RunSettings:
         row = env_defaults(env_id)
         run = {k: row.pop(k) for k in RUN_KEYS if k in row}
+        agent = agent or run.get("agent", "dqn")
+        row.update(row.pop(BY_AGENT, {}).get(agent_class(agent).name, {}))
         train_row, agent_row = split_overrides(row, AGENT_FIELDS)
         train_over, agent_over = split_overrides(overrides, AGENT_FIELDS)
         config = config if config is not None else TrainConfig(**train_row)
@@ -58,7 +61,6 @@ class RunSettings:
             train_over["env_kwargs"] = merge_env_kwargs(config.env_kwargs, train_over["env_kwargs"])
         base = agent_row if agent_config is None else dict(agent_config)
         agent_kwargs = {**base, **agent_over}
-        agent = agent or run.get("agent", "dqn")
         agent_class(agent).default_config(**agent_kwargs)  # a bad value: one error, now
         return cls(
             agent=agent,
@@ -77,16 +79,6 @@ class RunSettings:
             "train": to_jsonable(dataclasses.asdict(self.train)),
             "agent_config": to_jsonable(agent_config),
         }
-
-
-def agent_class(name: str) -> type:
-    """The agent class of a name ("dqn", "rainbow", ...); a ValueError listing the names."""
-    from rlgames.agents import AGENTS
-
-    try:
-        return AGENTS[name.lower()]
-    except (KeyError, AttributeError):
-        raise ValueError(f"unknown agent {name!r}; choose one of {sorted(AGENTS)}") from None
 
 
 def run_description(trainer: Any, has_replay: bool) -> dict[str, Any]:

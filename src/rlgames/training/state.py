@@ -20,8 +20,6 @@ class RunState:
     step: int = 0
     """Env steps so far, summed over sub-envs."""
     episodes: int = 0
-    updates: int = 0
-    """Gradient steps so far."""
     learn_from: int = 0
     """Step of the first gradient step: learning_starts, later after a replay-less resume."""
     best_eval: float | None = None
@@ -45,9 +43,11 @@ class RunState:
     def state_dict(self) -> dict[str, Any]:
         version, internal, gauss = random.getstate()
         name, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
-        counters = ("step", "episodes", "updates", "learn_from", "best_eval")
+        counters = ("step", "episodes", "learn_from", "best_eval", "n_stats")
         return {
-            **{k: getattr(self, k) for k in (*counters, "loss_sum", "q_sum", "n_stats")},
+            **{k: getattr(self, k) for k in counters},
+            # arrays, not JSON: a diverged run's NaN loss must not stop it from checkpointing
+            "loss_sums": np.array([self.loss_sum, self.q_sum], dtype=np.float64),
             "rng": self.rng.bit_generator.state,
             "python_rng": [version, list(internal), gauss],
             "numpy_global_rng": [name, keys.tolist(), int(pos), int(has_gauss), float(cached)],
@@ -55,10 +55,10 @@ class RunState:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for key in ("step", "episodes", "updates", "learn_from", "n_stats"):
+        for key in ("step", "episodes", "learn_from", "n_stats"):
             setattr(self, key, int(state[key]))
         self.best_eval = state["best_eval"]
-        self.loss_sum, self.q_sum = float(state["loss_sum"]), float(state["q_sum"])
+        self.loss_sum, self.q_sum = (float(x) for x in state["loss_sums"])
         self.rng.bit_generator.state = state["rng"]
         version, internal, gauss = state["python_rng"]
         random.setstate((version, tuple(internal), gauss))
