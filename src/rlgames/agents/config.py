@@ -78,11 +78,12 @@ class AgentConfig:
         check_fields(self, _BOUNDS, {"loss": ("huber", "mse")})
         if not 0.0 < self.tau <= 1.0:
             raise ValueError(f"AgentConfig.tau must be in (0, 1], got {self.tau}")
-        for name in ("lr", "priority_eps"):
-            if getattr(self, name) <= 0.0:
-                raise ValueError(f"AgentConfig.{name} must be above 0, got {getattr(self, name)}")
-        if self.priority_eps >= 1.0:
-            raise ValueError(f"AgentConfig.priority_eps must be below 1, got {self.priority_eps}")
+        if self.lr <= 0.0:
+            raise ValueError(f"AgentConfig.lr must be above 0, got {self.lr}")
+        if not 0.0 < self.priority_eps < 1.0:
+            raise ValueError(
+                f"AgentConfig.priority_eps must be above 0 and below 1, got {self.priority_eps}"
+            )
         if self.lr_end is not None and self.lr_decay_steps == 0:
             raise ValueError(
                 "AgentConfig.lr_end is set but lr_decay_steps is 0: give the env steps over "
@@ -110,5 +111,4 @@ _BOUNDS: Bounds = {
     "priority_alpha": (0.0, 1.0),
     "priority_beta": (0.0, 1.0),
     "priority_beta_steps": (0, None),
-    "priority_eps": (0.0, 1.0),
 }

@@ -257,7 +257,7 @@ class DQN:
         two copies (unless it is noisy), so its outputs for all the steps up to then take one
         pass; a Polyak-averaged or noisy one is evaluated step by step."""
         ids = batch.next_ids
-        b = ReplayBatch(*(torch.as_tensor(x, device=self.device) for x in batch[:6]))
+        b = self._on_device(batch)
         weights = None if batch.weights is None else torch.as_tensor(batch.weights)
         size = len(b.obs) // n
         losses, qs, errors = [], [], []
@@ -282,6 +282,10 @@ class DQN:
             start += run
         stats = {"loss": float(torch.stack(losses).mean()), "q_mean": float(torch.stack(qs).mean())}
         return stats, torch.cat(errors)
+
+    def _on_device(self, batch: ReplayBatch) -> ReplayBatch:
+        """The batch's six transition fields as tensors on the agent's device."""
+        return ReplayBatch(*(torch.as_tensor(x, device=self.device) for x in batch[:6]))
 
     def _gradient_step(
         self,
@@ -318,7 +322,7 @@ class DQN:
         (1 - done) * Q(s', a') (B,), or for C51 that return's distribution projected onto
         the support (B, atoms); a' as `_next_actions` chooses it."""
         batch = check_batch(batch, self.observation_space, self.n_actions)
-        b = ReplayBatch(*(torch.as_tensor(x, device=self.device) for x in batch[:6]))
+        b = self._on_device(batch)
         with torch.no_grad():
             return self._td_target(b, self._target_out(b.next_obs, batch.next_ids))
 
