@@ -93,6 +93,21 @@ def test_breakout_episodic_life_ends_episode_on_a_lost_life():
 
 
 @pytest.mark.atari
+def test_breakout_whole_game_serves_each_new_ball_so_standing_still_ends_the_game():
+    # Without FIRE after a lost life the ball never comes back and the game stalls to its
+    # limit; with it, an agent that never moves loses all five lives and the game ends.
+    env = rlgames.make_env("ALE/Breakout-v5", max_episode_steps=5_000, seed=0)
+    base = env.unwrapped
+    for steps in range(1, 5_001):
+        _, _, terminated, truncated, _ = env.step(0)
+        if terminated or truncated:
+            break
+    assert terminated and not truncated and base.ale.lives() == 0
+    assert steps < 2_000
+    env.close()
+
+
+@pytest.mark.atari
 @pytest.mark.parametrize("episodic_life", [False, True])
 def test_breakout_max_episode_steps_counts_the_agents_steps_not_emulator_frames(episodic_life):
     # With life loss the limit is the whole game's, across lives, and FIRE at reset counts.

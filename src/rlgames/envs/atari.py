@@ -47,13 +47,21 @@ class NoopReset(gym.Wrapper):
 
 
 class FireReset(gym.Wrapper):
-    """Press FIRE after reset, for games (Breakout) that wait for it before play starts."""
+    """Press FIRE after reset and after each lost life, for games (Breakout) that wait for it
+    before play starts and again before each new ball.
+
+    Under `EpisodicLife` (training) a lost life ends the episode, so the next reset fires; in
+    a whole game (evaluation) this wrapper fires after the step that lost the life. Either
+    way the agent plays the same game: one that never has to learn to serve, as with
+    CleanRL's and SB3's Atari wrappers, so a greedy agent cannot stall a game by not serving.
+    """
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
         meanings = env.unwrapped.get_action_meanings()
         if len(meanings) < 3 or meanings[1] != "FIRE":
             raise ValueError(f"FireReset needs action 1 to be FIRE, got {meanings}")
+        self.lives = 0
 
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         self.env.reset(**kwargs)
@@ -61,7 +69,17 @@ class FireReset(gym.Wrapper):
             obs, _, terminated, truncated, info = self.env.step(action)
             if terminated or truncated:
                 obs, info = self.env.reset()
+        self.lives = _lives(self.env)
         return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        lives = _lives(self.env)
+        if not (terminated or truncated) and 0 < lives < self.lives:
+            obs, extra, terminated, truncated, info = self.env.step(1)
+            reward = float(reward) + float(extra)
+        self.lives = lives
+        return obs, reward, terminated, truncated, info
 
 
 class EpisodicLife(gym.Wrapper):

@@ -19,6 +19,7 @@ _WRAPPER_STATE = {
     "TimeLimit": ("_elapsed_steps",),
     "OrderEnforcing": ("_has_reset",),
     "EpisodicLife": ("lives", "game_over"),
+    "FireReset": ("lives",),
 }
 _SCALARS = (bool, int, float, str, type(None))
 _QUEUES = (gym.wrappers.FrameStackObservation,)
