@@ -84,6 +84,19 @@ def test_eval_writes_one_csv_row_per_episode_and_prints_each(run_dir, tmp_path):
     ]
 
 
+def test_eval_plays_games_at_once_stops_them_at_max_score_and_writes_them_in_seed_order(
+    run_dir, tmp_path
+):
+    csv_path = tmp_path / "e.csv"
+    args = ("--seeds", "4,1,3", "--n-envs", "2", "--max-score", "9", "--csv", str(csv_path))
+    out = rlgames("eval", "--checkpoint", str(run_dir), *args).stdout
+    assert "2 at once)" in out and re.search(r"return\s+mean 9\.00\s+std 0\.00", out), out
+    assert "3 of 3 games reached --max-score 9" in out
+    lines = csv_path.read_text().splitlines()
+    assert lines[0] == "seed,return,length,stopped"
+    assert [line.split(",")[0] for line in lines[1:]] == ["4", "1", "3"]
+
+
 def test_eval_max_steps_cuts_every_episode(run_dir):
     out = rlgames("eval", "--checkpoint", str(run_dir), "--seeds", "0-1", "--max-steps", "3").stdout
     assert re.search(r"length\s+mean 3\.00\s+std 0\.00", out), out
@@ -266,6 +279,8 @@ def test_resume_of_a_folder_that_is_not_a_run_says_so(tmp_path):
         (["--episodes", "0"], "--episodes: must be at least 1"),
         (["--seeds", "5-1"], "gives no seeds"),
         (["--csv", "somewhere/"], "is a directory"),
+        (["--max-score", "0"], "--max-score: must be more than 0"),
+        (["--n-envs", "0"], "--n-envs: must be at least 1"),
     ],
 )
 def test_bad_eval_options_are_refused_before_playing(run_dir, args, expected):
@@ -277,7 +292,7 @@ def test_bad_eval_options_are_refused_before_playing(run_dir, args, expected):
 def test_eval_names_the_env_it_played(run_dir):
     done = rlgames("eval", "--checkpoint", str(run_dir), "--episodes", "1", "--env",
                    "CartPole-v0")  # fmt: skip
-    assert done.stdout.splitlines()[-3].startswith("CartPole-v0 dqn")
+    assert "\nCartPole-v0 dqn step" in done.stdout
 
 
 @pytest.mark.parametrize(

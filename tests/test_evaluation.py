@@ -33,7 +33,7 @@ class ScoreEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self.left, self.t = seed + 2, 0
+        self.left, self.t = (seed or 0) + 2, 0
         return np.zeros(2, np.float32), {"score": 0}
 
     def step(self, action: Any):
@@ -139,3 +139,66 @@ def test_unknown_pretrained_names_list_the_shipped_ones():
         pretrained_path("CartPole-v1")
     with pytest.raises(ValueError, match="no pretrained agent 'ChromeDino-v0:nope'"):
         resolve_checkpoint("pretrained:nope")
+
+
+def _score_envs(n: int, **kwargs: Any) -> gym.vector.VectorEnv:
+    return gym.vector.SyncVectorEnv(
+        [ScoreEnv] * n, autoreset_mode=gym.vector.AutoresetMode.DISABLED, **kwargs
+    )
+
+
+class BatchGreedy(Greedy):
+    def act(self, obs: Any, epsilon: float = 0.0) -> np.ndarray:
+        self.epsilons.append(epsilon)
+        return np.zeros(len(obs), dtype=np.int64)
+
+
+def test_a_vector_env_plays_several_episodes_at_once_and_reports_them_in_seed_order():
+    seen: list[int] = []
+    seeds = [6, 0, 3, 1, 2]
+    result = evaluate_episodes(
+        BatchGreedy(), _score_envs(2), 5, seeds, callback=lambda i, r: seen.append(i)
+    )
+    one_by_one = evaluate_episodes(Greedy(), ScoreEnv(), 5, seeds)
+    for key in ("seed", "return", "length", "score"):
+        assert result[key].tolist() == one_by_one[key].tolist()
+    assert sorted(seen) == [0, 1, 2, 3, 4] and seen != [0, 1, 2, 3, 4]  # as each ended
+
+
+def test_max_score_stops_an_episode_and_counts_exactly_the_stop():
+    # ScoreEnv scores 10 a step and lasts seed + 2 steps: seed 6 would reach 80.
+    result = evaluate_episodes(BatchGreedy(), _score_envs(2), 3, [6, 0, 3], max_score=45)
+    assert result["score"].tolist() == [45, 20, 45]
+    assert result["stopped"].tolist() == [1, 0, 1]
+    assert result["length"].tolist() == [5, 2, 5]  # stopped on the step that reached 45
+    # A game without a score of its own is stopped on its return.
+    cartpole = evaluate_episodes(Greedy(), gym.make("CartPole-v1"), 2, [0, 1], max_score=3)
+    assert cartpole["return"].tolist() == [3, 3] and cartpole["stopped"].tolist() == [1, 1]
+
+
+def test_batched_greedy_play_of_a_real_agent_matches_one_env_at_a_time(cartpole_run):
+    agent, env, _ = load_agent(cartpole_run, device="cpu")
+    single = evaluate_episodes(agent, env, 4, range(10, 14))
+    env.close()
+    agent, envs, _ = load_agent(cartpole_run, device="cpu", n_envs=3)
+    assert isinstance(envs, gym.vector.VectorEnv)
+    batched = evaluate_episodes(agent, envs, 4, range(10, 14))
+    envs.close()
+    assert batched["return"].tolist() == single["return"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("envs", "episodes", "message"),
+    [
+        (lambda: gym.vector.SyncVectorEnv([ScoreEnv] * 2), 4, "without autoreset"),
+        (lambda: _score_envs(3), 2, "2 episodes on a vector env of 3 sub-envs"),
+    ],
+)
+def test_a_vector_env_that_cannot_play_the_episodes_as_asked_is_refused(envs, episodes, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate_episodes(BatchGreedy(), envs(), episodes, range(episodes))
+
+
+def test_max_score_must_be_positive():
+    with pytest.raises(ValueError, match="max_score must be a positive number"):
+        evaluate_episodes(Greedy(), ScoreEnv(), 1, [0], max_score=0)

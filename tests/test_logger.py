@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 
 import numpy as np
 import pytest
@@ -37,6 +38,19 @@ def test_csv_files_start_with_a_header_and_get_one_row_per_event(tmp_path):
     (evaluation,) = rows(tmp_path / "evals.csv")
     assert float(evaluation["mean"]) == 3.0 and float(evaluation["median"]) == 2.0
     assert float(evaluation["min"]) == 1.0 and float(evaluation["max"]) == 6.0
+
+
+def test_an_evaluation_row_says_when_it_began_in_training_seconds_and_how_long_it_took(tmp_path):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
+    started = logger.elapsed_s
+    time.sleep(0.05)  # the evaluation's own time
+    logger.evaluation(10, np.array([1.0]), started_s=started)
+    logger.evaluation(20, np.array([1.0]))  # no start given: it began now
+    logger.close()
+    first, second = rows(tmp_path / "evals.csv")
+    assert float(first["time_s"]) == pytest.approx(started, abs=1e-3)
+    assert float(first["eval_s"]) >= 0.05 and float(second["eval_s"]) == 0.0
+    assert float(second["time_s"]) >= float(first["time_s"]) + 0.05
 
 
 def test_recent_return_is_the_mean_of_the_last_100_episodes(tmp_path):

@@ -98,10 +98,10 @@ def test_breakout_whole_game_serves_each_new_ball_so_standing_still_ends_the_gam
     # limit; with it, an agent that never moves loses all five lives and the game ends.
     env = rlgames.make_env("ALE/Breakout-v5", max_episode_steps=5_000, seed=0)
     base = env.unwrapped
-    for steps in range(1, 5_001):
+    steps, terminated, truncated = 0, False, False
+    while not (terminated or truncated):
         _, _, terminated, truncated, _ = env.step(0)
-        if terminated or truncated:
-            break
+        steps += 1
     assert terminated and not truncated and base.ale.lives() == 0
     assert steps < 2_000
     env.close()

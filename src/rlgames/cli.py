@@ -19,6 +19,7 @@ import dataclasses
 import json
 import os
 import sys
+import time
 import types
 import typing
 from collections.abc import Iterator
@@ -97,6 +98,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_number(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
 def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -154,6 +162,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seeds", type=_seed_list, help="reset seeds, e.g. 0-99 or 1,2,3")
     e.add_argument(
         "--max-steps", type=_positive, help="stop each episode after this (default: never)"
+    )
+    e.add_argument(
+        "--max-score",
+        type=_positive_number,
+        help="stop a game once its score (the game's own, else its return) reaches this; it "
+        "counts as this score (default: never)",
+    )
+    e.add_argument(
+        "--n-envs",
+        type=_positive,
+        help="games played at once, acting as one batch (default: the cores, at most 8 and "
+        "at most --episodes)",
     )
     e.add_argument("--env-kwargs", type=_json_object, help="env options over the checkpoint's")
     e.add_argument("--csv", type=_output_file, help="also write one row per episode here")
@@ -228,32 +248,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
     env_kwargs = dict(args.env_kwargs or {})
     if args.max_steps is not None:
         env_kwargs["max_episode_steps"] = args.max_steps
+    n_envs = min(args.n_envs or min(os.cpu_count() or 1, 8), episodes)
     with _settings_errors():
-        agent, env, meta = load_agent(args.checkpoint, env_id=args.env, **env_kwargs)
-    rows: list[dict[str, float]] = []
+        agent, env, meta = load_agent(args.checkpoint, env_id=args.env, n_envs=n_envs, **env_kwargs)
+    rows: dict[int, dict[str, float]] = {}
     if args.csv is not None:
         args.csv.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
     try:
-        result = evaluate_episodes(agent, env, episodes, seeds, callback=_episode_printer(rows))
+        result = evaluate_episodes(
+            agent, env, episodes, seeds, _episode_printer(rows), max_score=args.max_score
+        )
     finally:
         env.close()
+    seconds = time.perf_counter() - start
     env_id = args.env or meta["env_id"]
     print(f"{env_id} {meta['agent']} step {meta['step']}: {episodes} episodes")
     for key in ("return", "score", "length"):
         if key in result:
             stats = summary(result[key])
             print(f"  {key:<7}" + "  ".join(f"{k} {v:.2f}" for k, v in stats.items()))
+    if args.max_score is not None:
+        stopped = int(result["stopped"].sum())
+        print(f"  {stopped} of {episodes} games reached --max-score {args.max_score:g}")
+    steps = int(result["length"].sum())
+    print(f"  {steps} steps in {seconds:.1f} s ({steps / seconds:.0f} steps/s, {n_envs} at once)")
     if args.csv is not None:
-        _write_rows(args.csv, rows)
+        _write_rows(args.csv, [rows[i] for i in sorted(rows)])
         print(f"wrote {len(rows)} rows to {args.csv}")
     return 0
 
 
-def _episode_printer(rows: list[dict[str, float]]) -> Any:
-    """A callback for evaluate_episodes: keep each episode's row and print it at once."""
+def _episode_printer(rows: dict[int, dict[str, float]]) -> Any:
+    """A callback for evaluate_episodes: keep each episode's row (by its index) and print it
+    at once."""
 
     def show(i: int, row: dict[str, float]) -> None:
-        rows.append(row)
+        rows[i] = row
         shown = "  ".join(f"{k} {v:g}" for k, v in row.items())
         print(f"  episode {i + 1}: {shown}", flush=True)
 

@@ -47,40 +47,134 @@ def evaluate(agent: Any, env: gym.Env, episodes: int, seeds: Iterable[int]) -> n
 
 def evaluate_episodes(
     agent: Any,
-    env: gym.Env,
+    env: gym.Env | gym.vector.VectorEnv,
     episodes: int,
     seeds: Iterable[int],
     callback: Callable[[int, dict[str, float]], None] | None = None,
+    *,
+    max_score: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Greedy episodes; episode i is reset with the i-th seed.
 
-    Returns arrays (one entry per episode) under "seed", "return", "length" and, when the
-    game reports its own score in ``info["score"]`` (Chrome Dino does), "score": the score
-    at the episode's end. `callback(i, row)` sees each episode's row as it ends.
+    `env` is one env, or a vector env made with autoreset disabled (``make_env(id,
+    n_envs=N, autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)``): its N sub-envs then
+    play N episodes at once, acting as one batch, each taking the next seed when its episode
+    ends. Episode i is the same game either way. A sub-env left without seeds plays on
+    uncounted until the last episode ends.
+
+    Returns arrays (one entry per episode, in seed order) under "seed", "return", "length"
+    and, when the game reports its own score in ``info["score"]`` (Chrome Dino does),
+    "score": the score at the episode's end. `max_score` stops an episode once its score
+    (the game's own, else its return) reaches it; the episode counts exactly `max_score`, and
+    "stopped" (1.0 or 0.0) says which episodes it stopped. `callback(i, row)` sees each
+    episode's row as it ends (with several sub-envs, not in seed order).
     """
+    seeds = _episode_seeds(episodes, seeds)
+    if max_score is not None and not max_score > 0:
+        raise ValueError(f"max_score must be a positive number, got {max_score!r}")
+    games = _Games(env)
+    n = games.num_envs
+    if n > episodes:
+        raise ValueError(
+            f"{episodes} episodes on a vector env of {games.num_envs} sub-envs: make it with "
+            f"n_envs <= episodes"
+        )
+    playing = list(range(n))  # the episode each sub-env plays, -1: none (playing on uncounted)
+    rows: list[dict[str, float]] = [{}] * episodes
+    obs = games.reset(seeds[:n], np.ones(n, dtype=bool))
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    next_episode = n
+    while max(playing) >= 0:
+        obs, reward, ended, scores = games.step(agent.act(obs, epsilon=0.0))
+        returns += reward
+        lengths += 1
+        reached = np.zeros(n, dtype=bool)
+        if max_score is not None:
+            measured = np.where(np.isnan(scores), returns, scores)
+            reached = measured >= max_score
+        if not (ended | reached).any():
+            continue
+        reset_seeds: list[int | None] = [None] * n
+        for env_index in np.flatnonzero(ended | reached):
+            episode = playing[env_index]
+            if episode >= 0:
+                row = {
+                    "seed": seeds[episode],
+                    "return": float(returns[env_index]),
+                    "length": int(lengths[env_index]),
+                }
+                if not np.isnan(scores[env_index]):
+                    row["score"] = float(scores[env_index])
+                if max_score is not None:
+                    key = "score" if "score" in row else "return"
+                    row[key] = min(row[key], float(max_score))
+                    row["stopped"] = float(reached[env_index])
+                rows[episode] = row
+                if callback is not None:
+                    callback(episode, row)
+            if next_episode < episodes:
+                playing[env_index], reset_seeds[env_index] = next_episode, seeds[next_episode]
+                next_episode += 1
+            else:
+                playing[env_index] = -1
+            returns[env_index], lengths[env_index] = 0.0, 0
+        if max(playing) >= 0:  # sub-envs still playing: the ended ones start anew
+            obs = games.reset(reset_seeds, ended | reached)
+    return {k: np.asarray([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+
+
+def _episode_seeds(episodes: int, seeds: Iterable[int]) -> list[int]:
+    """The first `episodes` seeds, checked: a positive count, and as many integer seeds."""
     if isinstance(episodes, bool) or not isinstance(episodes, numbers.Integral) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     try:
-        seeds = list(itertools.islice(seeds, episodes))
+        chosen = list(itertools.islice(seeds, episodes))
     except TypeError:
         raise ValueError(
             f"seeds must be an iterable of ints (e.g. range(10)), got {seeds!r}"
         ) from None
-    if len(seeds) < episodes:
-        raise ValueError(f"{episodes} episodes need as many seeds; got {len(seeds)}")
-    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in seeds):
-        raise ValueError(f"seeds must be integers, got {seeds}")
-    rows: list[dict[str, float]] = []
-    for i, seed in enumerate(seeds):
-        total, length, _, info = play_episode(agent, env, int(seed))
-        row = {"seed": int(seed), "return": total, "length": length}
-        if "score" in info:
-            row["score"] = float(info["score"])
-        rows.append(row)
-        if callback is not None:
-            callback(i, row)
-    keys = rows[0].keys() if rows else ("seed", "return", "length")
-    return {k: np.asarray([r[k] for r in rows], dtype=np.float64) for k in keys}
+    if len(chosen) < episodes:
+        raise ValueError(f"{episodes} episodes need as many seeds; got {len(chosen)}")
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in chosen):
+        raise ValueError(f"seeds must be integers, got {chosen}")
+    return [int(s) for s in chosen]
+
+
+class _Games:
+    """One env or a vector env behind one interface: reset some sub-envs with seeds, step all
+    of them, and read rewards, ends and game scores (nan where a game reports none) as
+    arrays. One env's observation goes to the agent as it is, a vector env's as a batch."""
+
+    def __init__(self, env: gym.Env | gym.vector.VectorEnv) -> None:
+        self.env = env
+        self.batched = isinstance(env, gym.vector.VectorEnv)
+        self.num_envs = env.num_envs if self.batched else 1
+        if self.batched:
+            mode = env.metadata.get("autoreset_mode")
+            if mode != gym.vector.AutoresetMode.DISABLED:
+                raise ValueError(
+                    f"evaluation needs a vector env without autoreset (it has {mode}): make "
+                    "it with autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED"
+                )
+
+    def reset(self, seeds: list[int | None], mask: np.ndarray) -> Any:
+        if self.batched:
+            obs, _ = self.env.reset(seed=list(seeds), options={"reset_mask": mask})
+            return obs
+        return self.env.reset(seed=seeds[0])[0]
+
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+        if self.batched:
+            obs, reward, terminated, truncated, info = self.env.step(actions)
+            scores = np.full(self.num_envs, np.nan)
+            if "score" in info:
+                present = info.get("_score", np.ones(self.num_envs, dtype=bool))
+                scores[present] = np.asarray(info["score"], dtype=np.float64)[present]
+            return obs, np.asarray(reward, np.float64), terminated | truncated, scores
+        obs, reward, terminated, truncated, info = self.env.step(actions)
+        score = float(info["score"]) if "score" in info else np.nan
+        ended = np.array([terminated or truncated])
+        return obs, np.array([float(reward)]), ended, np.array([score])
 
 
 PRETRAINED: dict[str, str] = {
@@ -132,13 +226,20 @@ TRAINING_ONLY_KEYS = frozenset({"max_episode_steps"})
 
 
 def load_agent(
-    path: str | Path, env_id: str | None = None, *, device: str = "auto", **env_kwargs: Any
-) -> tuple[Any, gym.Env, dict[str, Any]]:
+    path: str | Path,
+    env_id: str | None = None,
+    *,
+    device: str = "auto",
+    n_envs: int = 1,
+    **env_kwargs: Any,
+) -> tuple[Any, gym.Env | gym.vector.VectorEnv, dict[str, Any]]:
     """(agent, env, meta) from a checkpoint file or run directory, for evaluation or play.
 
     The env is built as in training (the run's env_kwargs) but without life loss or reward
-    clipping; `env_id` defaults to the checkpoint's and must have the same spaces. The agent
-    goes to `device` ("auto": CUDA when there is one, else CPU), wherever it was trained.
+    clipping; `env_id` defaults to the checkpoint's and must have the same spaces. With
+    `n_envs` > 1 it is a vector env of that many, without autoreset, for
+    `evaluate_episodes` to play several episodes at once. The agent goes to `device`
+    ("auto": CUDA when there is one, else CPU), wherever it was trained.
     """
     states, meta = load_parts(resolve_checkpoint(path, env_id))
     try:
@@ -152,19 +253,20 @@ def load_agent(
         ) from None
     dropped = MACHINE_KEYS | TRAINING_ONLY_KEYS
     saved = {k: v for k, v in run_env_kwargs.items() if k not in dropped}
-    env = make_env(env_id, **{**saved, **env_kwargs})
+    vector = {"n_envs": n_envs, "autoreset_mode": gym.vector.AutoresetMode.DISABLED}
+    env = make_env(env_id, **{**saved, **env_kwargs}, **(vector if n_envs > 1 else {}))
+    obs_space = getattr(env, "single_observation_space", env.observation_space)
+    action_space = getattr(env, "single_action_space", env.action_space)
     try:
         try:
-            check_compatible(
-                meta, observation_space=env.observation_space, action_space=env.action_space
-            )
+            check_compatible(meta, observation_space=obs_space, action_space=action_space)
         except CheckpointError as error:
             raise CheckpointError(
                 f"{path}: {error} ({env_id} with these env options). Evaluate it on the env "
                 f"it was trained on, {meta['env_id']}, with the run's env options: leave out "
                 "env_id / --env and the env options that change the observations or actions."
             ) from None
-        agent = make_agent(agent_name, env.observation_space, env.action_space, **agent_config)
+        agent = make_agent(agent_name, obs_space, action_space, **agent_config)
         state = dict(states.get("agent", {}))
         if not any(k.startswith("target.") for k in state):  # an exported policy
             state.update({"target" + k[6:]: v for k, v in state.items() if k.startswith("online.")})

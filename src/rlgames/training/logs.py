@@ -7,7 +7,8 @@
 - ``metrics.csv``: one row per log interval (epsilon, loss, mean Q, steps/s, recent return,
   the replay's bytes in use);
 - ``evals.csv``: one row per greedy evaluation (mean, std, min, median, max of the returns,
-  and the same of the game scores where the game reports them);
+  the same of the game scores where the game reports them, the run's wall seconds when it
+  began and its own seconds);
 - ``curves.png`` is drawn from these CSVs by `rlgames.training.plots.plot_run`;
 - ``tensorboard/``: the same scalars, when the ``tensorboard`` package is installed.
 
@@ -42,7 +43,7 @@ METRIC_COLUMNS = (
     "replay_bytes",
 )
 STATS = ("mean", "std", "min", "median", "max")
-EVAL_COLUMNS = ("step", *STATS, *(f"score_{k}" for k in STATS))
+EVAL_COLUMNS = ("step", *STATS, *(f"score_{k}" for k in STATS), "time_s", "eval_s")
 TABLES = {"episodes": EPISODE_COLUMNS, "metrics": METRIC_COLUMNS, "evals": EVAL_COLUMNS}
 RECENT = 100
 """Episodes in the "recent" return/length averages and the curves' moving average."""
@@ -224,13 +225,23 @@ class RunLogger:
         return row
 
     def evaluation(
-        self, step: int, returns: np.ndarray, scores: np.ndarray | None = None
+        self,
+        step: int,
+        returns: np.ndarray,
+        scores: np.ndarray | None = None,
+        *,
+        started_s: float | None = None,
     ) -> dict[str, float]:
         """Write one row of greedy-evaluation statistics (of returns, and of game scores when
-        given) and return it."""
+        given) and return it. `started_s` is `elapsed_s` when the evaluation began (default:
+        now): the row's ``time_s``, the wall seconds the agent had trained (earlier
+        evaluations included); ``eval_s`` is the evaluation's own."""
+        now = self.elapsed_s
+        started = now if started_s is None else float(started_s)
         row: dict[str, Any] = {"step": step, **summary(returns)}
         if scores is not None and len(scores):
             row.update({f"score_{k}": v for k, v in summary(scores).items()})
+        row.update(time_s=round(started, 3), eval_s=round(now - started, 3))
         self._writers["evals"].writerow(row)
         self.rows["evals"] += 1
         self._files["evals"].flush()

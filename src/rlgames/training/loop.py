@@ -266,8 +266,12 @@ class Trainer:
             self._eval_env = make_env(self.env_id, **self.config.env_kwargs)
         n = episodes or self.config.eval_episodes
         seeds = range(self.config.eval_seed, self.config.eval_seed + n)
+        logger = self._open_logger()
+        started = logger.elapsed_s
         result = evaluate_episodes(self.agent, self._eval_env, n, seeds)
-        row = self._open_logger().evaluation(self.run.step, result["return"], result.get("score"))
+        row = logger.evaluation(
+            self.run.step, result["return"], result.get("score"), started_s=started
+        )
         self.last_eval = row
         if self.run.best_eval is None or row["mean"] > self.run.best_eval:
             self.run.best_eval = row["mean"]
