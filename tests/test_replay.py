@@ -197,6 +197,30 @@ def test_several_envs_keep_separate_streams_when_interleaved():
     assert seen == {(e, i) for e in range(3) for i in range(8)}
 
 
+def test_streams_added_one_at_a_time_store_what_adding_them_together_stores():
+    # Remote actors add their own streams only (`envs=`), in whatever order they arrive.
+    eps = Episodes()
+    a = eps.episode(3, "terminated") + eps.episode(5, "truncated")
+    b = eps.episode(6, "terminated") + eps.episode(2, "terminated")
+    together, apart = make(n_envs=2, n_step=2), make(n_envs=2, n_step=2)
+    feed(together, [a, b])
+    for t in range(len(a)):
+        for e, stream in ((1, b), (0, a)):
+            rows = [stream[t]]
+            apart.add(*(np.array([r[i] for r in rows]) for i in range(6)), envs=[e])
+    want, got = together.state_dict(), apart.state_dict()
+    assert want.keys() == got.keys()
+    assert all(np.array_equal(want[k], got[k]) for k in want)
+
+
+@pytest.mark.parametrize("envs", [[2], [0, 0], [-1], [0.5], []])
+def test_stream_indices_must_be_distinct_streams_of_the_buffer(envs):
+    stream = Episodes().episode(2, "terminated")
+    rows = [stream[0]] * max(len(envs), 1)
+    with pytest.raises(ValueError, match="envs must be distinct stream indices from 0 to 1"):
+        make(n_envs=2).add(*(np.array([r[i] for r in rows]) for i in range(6)), envs=envs)
+
+
 def test_wraparound_overwrites_the_oldest_and_never_samples_a_broken_stack():
     eps = Episodes()
     stream = [t for _ in range(12) for t in eps.episode(7, "terminated")]  # 84 transitions

@@ -135,7 +135,6 @@ class ReplayBuffer:
             )
         self.obs_shape = shape
         self.obs_dtype = dtype
-        self._batch_shape = (int(n_envs), *shape)  # one observation per env
         self.frame_shape = shape  # one frame per slot: (H, W), (C, H, W), or the whole obs
         if self.frame_stack > 1:
             channels = shape[0] // self.frame_stack
@@ -253,51 +252,71 @@ class ReplayBuffer:
         next_obs: np.ndarray,
         terminated: np.ndarray,
         truncated: np.ndarray,
+        *,
+        envs: Any = None,
     ) -> None:
-        """Store one transition per env; every argument has leading dimension n_envs. Nothing
-        is stored unless every argument fits (ValueError naming the first that does not)."""
-        obs, next_obs = self._checked_obs("obs", obs), self._checked_obs("next_obs", next_obs)
+        """Store one transition per env; every argument has leading dimension n_envs. With
+        `envs` (stream indices, e.g. one remote actor's), one transition for each of those
+        streams only, in that order. Nothing is stored unless every argument fits (ValueError
+        naming the first that does not)."""
+        streams = self._checked_streams(envs)
+        n = len(streams)
+        obs = self._checked_obs("obs", obs, n)
+        next_obs = self._checked_obs("next_obs", next_obs, n)
         action = np.asarray(action).reshape(-1)
-        if len(action) != self.n_envs or action.dtype.kind not in "iu":
-            raise ValueError(
-                f"action must be {self.n_envs} integer(s), one per env, got {action!r}"
-            )
+        if len(action) != n or action.dtype.kind not in "iu":
+            raise ValueError(f"action must be {n} integer(s), one per env, got {action!r}")
         if not all(0 <= a < self.n_actions for a in action.tolist()):
             raise ValueError(f"action must be from 0 to {self.n_actions - 1}, got {action}")
         try:
             reward = np.asarray(reward, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
             raise ValueError(f"reward must be numbers, got {reward!r}") from None
-        if len(reward) != self.n_envs or not all(map(math.isfinite, reward.tolist())):
-            raise ValueError(f"reward must be {self.n_envs} finite number(s), got {reward}")
-        terminated = self._checked_flags("terminated", terminated)
-        truncated = self._checked_flags("truncated", truncated)
-        self._check_continuity(obs, next_obs)
-        for e in range(self.n_envs):
+        if len(reward) != n or not all(map(math.isfinite, reward.tolist())):
+            raise ValueError(f"reward must be {n} finite number(s), got {reward}")
+        terminated = self._checked_flags("terminated", terminated, n)
+        truncated = self._checked_flags("truncated", truncated, n)
+        self._check_continuity(obs, next_obs, streams)
+        for j, e in enumerate(streams):
             if not self.open[e]:
-                self._write_start(e, obs[e])
+                self._write_start(e, obs[j])
             i = int((self.written[e] - 1) % self.slots)
-            done_flags = _TERMINATED * bool(terminated[e]) | _TRUNCATED * bool(truncated[e])
+            done_flags = _TERMINATED * bool(terminated[j]) | _TRUNCATED * bool(truncated[j])
             self.flags[e, i] |= _TRANSITION | done_flags
-            self.actions[e, i] = action[e]
-            self.rewards[e, i] = reward[e]
+            self.actions[e, i] = action[j]
+            self.rewards[e, i] = reward[j]
             self._n_transitions += 1
             if self.prioritized:
                 self._incomplete.append((e, int(self.written[e] - 1)))
-            if not terminated[e]:  # terminal next_obs is never bootstrapped from: not stored
-                nxt = self._frames_of(next_obs[e])[-1] if self.frame_stack > 1 else next_obs[e]
+            if not terminated[j]:  # terminal next_obs is never bootstrapped from: not stored
+                nxt = self._frames_of(next_obs[j])[-1] if self.frame_stack > 1 else next_obs[j]
                 self._write(e, nxt, 0)
-            self.open[e] = not (terminated[e] or truncated[e])
+            self.open[e] = not (terminated[j] or truncated[j])
         if len(self._incomplete) > 1 << 16:  # long without sampling: bound the list
             self._sync_priorities()
 
-    def _checked_obs(self, name: str, value: Any) -> np.ndarray:
-        """Observations for all envs, in the stored dtype; images must already be uint8."""
-        value = np.asarray(value)
-        if value.shape != self._batch_shape:
+    def _checked_streams(self, envs: Any) -> list[int]:
+        if envs is None:
+            return list(range(self.n_envs))
+        streams = np.asarray(envs).reshape(-1)
+        if (
+            streams.dtype.kind not in "iu"
+            or not len(streams)
+            or len(set(streams.tolist())) != len(streams)
+            or not ((streams >= 0) & (streams < self.n_envs)).all()
+        ):
             raise ValueError(
-                f"{name} has shape {value.shape}, expected {(self.n_envs, *self.obs_shape)} "
-                "(leading dimension n_envs)"
+                f"envs must be distinct stream indices from 0 to {self.n_envs - 1}, got {envs!r}"
+            )
+        return [int(e) for e in streams]
+
+    def _checked_obs(self, name: str, value: Any, n: int) -> np.ndarray:
+        """Observations for n envs, in the stored dtype; images must already be uint8."""
+        value = np.asarray(value)
+        if value.shape != (n, *self.obs_shape):
+            raise ValueError(
+                f"{name} has shape {value.shape}, expected {(n, *self.obs_shape)} "
+                "(leading dimension: one per env)"
             )
         if value.dtype != self.obs_dtype:
             if self.obs_dtype == np.uint8 or value.dtype.kind not in "fiub":
@@ -308,28 +327,28 @@ class ReplayBuffer:
             value = value.astype(self.obs_dtype)  # compared and stored as the space's
         return value
 
-    def _checked_flags(self, name: str, value: Any) -> np.ndarray:
+    def _checked_flags(self, name: str, value: Any, n: int) -> np.ndarray:
         value = np.asarray(value).reshape(-1)
         bools = value.dtype.kind == "b" or (
             value.dtype.kind in "iu" and not ((value != 0) & (value != 1)).any()
         )
-        if len(value) != self.n_envs or not bools:
-            raise ValueError(f"{name} must be {self.n_envs} bool(s), one per env, got {value!r}")
+        if len(value) != n or not bools:
+            raise ValueError(f"{name} must be {n} bool(s), one per env, got {value!r}")
         return value.astype(bool, copy=False)
 
-    def _check_continuity(self, obs: np.ndarray, next_obs: np.ndarray) -> None:
+    def _check_continuity(self, obs: np.ndarray, next_obs: np.ndarray, streams: list[int]) -> None:
         """Refuse data the frame-once storage would rebuild wrongly, before storing any."""
-        for e in range(self.n_envs):
+        for j, e in enumerate(streams):
             if self.open[e]:
                 last = self._store.frame(e, int((self.written[e] - 1) % self.slots))
-                newest = self._frames_of(obs[e])[-1] if self.frame_stack > 1 else obs[e]
+                newest = self._frames_of(obs[j])[-1] if self.frame_stack > 1 else obs[j]
                 if not np.array_equal(newest, last):
                     raise ValueError(
                         f"env {e}: obs is not the previous next_obs of an episode in progress; "
                         f"set buffer.open[{e}] = False first to start a new episode there"
                     )
             if self.frame_stack > 1:
-                now, nxt = self._frames_of(obs[e]), self._frames_of(next_obs[e])
+                now, nxt = self._frames_of(obs[j]), self._frames_of(next_obs[j])
                 if not np.array_equal(nxt[:-1], now[1:]):
                     raise ValueError(
                         f"env {e}: next_obs is not obs shifted by one frame, so observations "
