@@ -170,6 +170,24 @@ class TrainConfig:
     (process-wide; see rlgames.training.malloc and docs/process.md)."""
     deterministic: bool = False
     """torch.use_deterministic_algorithms(True): needed for bit-identical resumes on GPU."""
+    actors: int = 0
+    """Ray actors that collect experience for this learner, each stepping its own n_envs
+    sub-envs with a CPU copy of the network (0 = the loop steps its own envs); see
+    docs/distributed.md. Needs the ray extra."""
+    ray_address: str | None = None
+    """With actors: the Ray cluster to run them on ("auto", or the head's host:port); None =
+    start a Ray instance on this machine for the run."""
+    actor_chunk: int = 50
+    """With actors: vector steps an actor collects before it sends them, as one chunk."""
+    actor_epsilon: float = 0.4
+    """With actors: Ape-X's fixed exploration spread, actor i of N acting with
+    actor_epsilon ** (1 + actor_epsilon_alpha * i / (N - 1)) (one actor: actor_epsilon)."""
+    actor_epsilon_alpha: float = 7.0
+    """With actors: the exponent's spread in actor_epsilon's formula."""
+    actor_cpus: float = 1.0
+    """With actors: Ray CPUs each actor reserves (where Ray may place it)."""
+    weights_every: int = 100
+    """With actors: gradient steps between broadcasts of the learner's weights to them."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra keyword arguments for rlgames.make_env (skip, size, stack, env options, and
     max_episode_steps for training and in-training evaluation). Given as an override, it is
@@ -185,6 +203,12 @@ class TrainConfig:
 
 _TRAIN_BOUNDS: Bounds = {
     "n_envs": (1, None),
+    "actors": (0, None),
+    "actor_chunk": (1, None),
+    "actor_epsilon": (0.0, 1.0),
+    "actor_epsilon_alpha": (0.0, None),
+    "actor_cpus": (0.0, None),
+    "weights_every": (1, None),
     "buffer_size": (1, None),
     "learning_starts": (0, None),
     "train_freq": (1, None),

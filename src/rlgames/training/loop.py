@@ -77,6 +77,15 @@ class Trainer:
     `random` and the envs.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Trainer:
+        """A run with actors (``actors=N``, or a config with them) is a
+        `rlgames.distributed.DistributedTrainer`: the same loop, fed by Ray actors."""
+        if cls is Trainer and _asks_for_actors(args, kwargs):
+            from rlgames.distributed.learner import DistributedTrainer
+
+            cls = DistributedTrainer
+        return super().__new__(cls)
+
     def __init__(
         self,
         env_id: str,
@@ -125,21 +134,35 @@ class Trainer:
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True)
         self.run.seed_globals()
-        self.envs = make_train_envs(self.env_id, cfg)
+        self._start_collecting()
         try:
-            self.collector = Collector(self.envs, self.seed)
-            obs_space = self.envs.single_observation_space
-            act_space = self.envs.single_action_space
+            obs_space, act_space = self.observation_space, self.action_space
             self.agent = make_agent(
                 self.agent_name, obs_space, act_space, seed=self.seed, **self.settings.agent_kwargs
             )
             stack = replay_frame_stack(self.env_id, cfg.env_kwargs, obs_space)
             self.replay = self.agent.make_replay(
-                cfg.buffer_size, cfg.n_envs, stack, compress=cfg.compress_replay
+                cfg.buffer_size, self.n_streams, stack, compress=cfg.compress_replay
             )
         except BaseException:  # a bad agent name or buffer size must not leave browsers behind
+            self._stop_collecting()
+            raise
+
+    def _start_collecting(self) -> None:
+        """Build what collects experience, and set observation_space, action_space and
+        n_streams (the replay's env streams): here, the run's own vector env."""
+        self.envs = make_train_envs(self.env_id, self.config)
+        try:
+            self.collector = Collector(self.envs, self.seed)
+        except BaseException:
             self.envs.close()
             raise
+        self.observation_space = self.envs.single_observation_space
+        self.action_space = self.envs.single_action_space
+        self.n_streams = self.config.n_envs
+
+    def _stop_collecting(self) -> None:
+        self.envs.close()
 
     # ------------------------------------------------------------------ parts
     @property
@@ -292,13 +315,17 @@ class Trainer:
 
     def _save(self, path: Path, with_replay: bool) -> Path:
         self._write_config()
-        parts = {"agent": self.agent, "run": self.run, "collector": self.collector}
+        parts = {"agent": self.agent, "run": self.run, **self._collecting_parts()}
         if with_replay:
             parts["replay"] = self.replay
         if self.logger is not None:
             parts["logger"] = self.logger
         meta = run_description(self, has_replay=with_replay)
         return save_parts(path, parts, meta)
+
+    def _collecting_parts(self) -> dict[str, Any]:
+        """The checkpoint parts of what collects experience."""
+        return {"collector": self.collector}
 
     @classmethod
     def resume(
@@ -337,8 +364,7 @@ class Trainer:
     def _restore(self, states: dict[str, dict[str, Any]], meta: dict[str, Any]) -> None:
         check_compatible(
             meta, env_id=self.env_id, agent=self.agent.name,
-            observation_space=self.envs.single_observation_space,
-            action_space=self.envs.single_action_space,
+            observation_space=self.observation_space, action_space=self.action_space,
         )  # fmt: skip
         self.agent.load_state_dict(states["agent"])
         self.run.load_state_dict(states["run"])
@@ -346,18 +372,28 @@ class Trainer:
             self.replay.load_state_dict(states["replay"])
         else:  # refill the empty replay before learning again
             self.run.learn_from = self.run.step + self.config.learning_starts
+        self._restore_collecting(states)
+        self._open_logger().load_state_dict(states.get("logger", {"rows": {}, "elapsed_s": 0.0}))
+
+    def _restore_collecting(self, states: dict[str, dict[str, Any]]) -> None:
         self.collector.load_state_dict(states["collector"], reset_seed=self.seed + self.run.step)
         if not self.collector.continued:  # new episodes: the replay's streams start anew
             self.replay.open[:] = False
-        self._open_logger().load_state_dict(states.get("logger", {"rows": {}, "elapsed_s": 0.0}))
 
     def close(self) -> None:
         """Close the envs, the evaluation env and the logger."""
-        self.envs.close()
+        self._stop_collecting()
         if self._eval_env is not None:
             self._eval_env.close()
         if self.logger is not None:
             self.logger.close()
+
+
+def _asks_for_actors(args: tuple, kwargs: dict[str, Any]) -> bool:
+    """Whether Trainer's arguments ask for remote actors (the overrides win over config)."""
+    config = kwargs.get("config", args[2] if len(args) > 2 else None)
+    actors = kwargs.get("actors", getattr(config, "actors", 0))
+    return bool(actors)
 
 
 def train(

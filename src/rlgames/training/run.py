@@ -25,7 +25,7 @@ AGENT_FIELDS = frozenset(f.name for f in dataclasses.fields(AgentConfig))
 
 RESUME_CHANGEABLE = frozenset(
     {"progress", "log_every", "plot_every", "eval_every", "eval_episodes", "checkpoint_every"}
-    | {"checkpoint_minutes", "tensorboard", "keep_freed_memory"}
+    | {"checkpoint_minutes", "tensorboard", "keep_freed_memory", "ray_address", "actor_cpus"}
 )
 """TrainConfig fields a resume may change: none of them changes what the run computes."""
 
@@ -84,13 +84,12 @@ class RunSettings:
 def run_description(trainer: Any, has_replay: bool) -> dict[str, Any]:
     """The meta written beside a checkpoint's parts: what the run is (checked on resume and
     read by load_agent), and its progress for people and tools that list checkpoints."""
-    envs = trainer.envs
     return {
         "env_id": trainer.env_id,
         "agent": trainer.agent.name,
         "seed": trainer.seed,
-        "observation_space": describe_space(envs.single_observation_space),
-        "action_space": describe_space(envs.single_action_space),
+        "observation_space": describe_space(trainer.observation_space),
+        "action_space": describe_space(trainer.action_space),
         "agent_config": to_jsonable(dataclasses.asdict(trainer.agent.config)),
         "train_config": to_jsonable(dataclasses.asdict(trainer.config)),
         "has_replay": has_replay,

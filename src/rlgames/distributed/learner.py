@@ -1,0 +1,262 @@
+"""The learner of a distributed run: rlgames' Trainer fed by Ray actors (Ape-X style).
+
+``Trainer(env_id, actors=N)`` (or ``rlgames train --actors N``) is a `DistributedTrainer`:
+the loop, replay, agent, logs, evaluations and checkpoints are the Trainer's own; only where
+experience comes from differs. N `Actor` processes, placed by Ray on any node of the cluster,
+each step their own envs and send chunks of steps (each frame once, compressed as the replay
+stores it). The learner adds each chunk to its replay through the replay's `add` (actor i's
+sub-envs are replay streams i * n_envs ...), asks that actor for the next chunk at once, and
+then learns: `gradient_steps` per `train_freq` env steps, the same replay ratio as the
+single-process loop. Every `weights_every` gradient steps it puts its online network's
+weights in Ray's object store once, and each actor loads them before its next chunk.
+
+An actor whose process dies is restarted by Ray and rejoins with the latest weights; the
+chunk it was collecting is lost (its steps are counted as lost and logged in actors.csv);
+every chunk the learner received is in the replay. A checkpoint holds the learner, replay
+and counters; on resume the actors start new episodes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import csv
+import math
+import os
+import weakref
+from typing import Any
+
+import numpy as np
+
+from rlgames._deps import require
+from rlgames.distributed.actor import Actor, actor_epsilons, policy_weights
+from rlgames.distributed.chunks import ChunkReader
+from rlgames.envs.factory import make_env
+from rlgames.training.loop import Trainer
+
+ACTOR_COLUMNS = ("step", "time_s", "actor", "event", "restarts", "lost_steps", "detail")
+MAX_FAILURES = 5
+"""An actor that fails this many chunks in a row (dies each time it is restarted) stops
+the run with its error."""
+
+
+class ActorStats:
+    """Counts across the run's actors, a checkpoint part: restarts and the steps lost."""
+
+    def __init__(self) -> None:
+        self.restarts = 0
+        self.lost_steps = 0
+        self.chunks = 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"restarts": self.restarts, "lost_steps": self.lost_steps, "chunks": self.chunks}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.restarts, self.lost_steps = int(state["restarts"]), int(state["lost_steps"])
+        self.chunks = int(state["chunks"])
+
+
+class DistributedTrainer(Trainer):
+    """A Trainer whose experience comes from `config.actors` Ray actors (see the module)."""
+
+    def _start_collecting(self) -> None:
+        require("ray", "ray")
+        cfg = self.config
+        if cfg.actors < 1:
+            raise ValueError("a DistributedTrainer needs actors >= 1")
+        probe = make_env(self.env_id, **cfg.env_kwargs)  # the spaces, as the actors' envs
+        try:
+            self.observation_space, self.action_space = probe.observation_space, probe.action_space
+        finally:
+            probe.close()
+        self.n_streams = cfg.actors * cfg.n_envs
+        self.actor_epsilons = actor_epsilons(cfg.actors, cfg.actor_epsilon, cfg.actor_epsilon_alpha)
+        self.actor_stats = ActorStats()
+        self.fleet: _Fleet | None = None
+        self._sent_at = -1  # the updates count of the last weights sent
+
+    def _stop_collecting(self) -> None:
+        if self.fleet is not None:
+            self.fleet.close()
+            self.fleet = None
+
+    def _collecting_parts(self) -> dict[str, Any]:
+        return {"actors": self.actor_stats}
+
+    def _restore_collecting(self, states: dict[str, dict[str, Any]]) -> None:
+        if "actors" in states:
+            self.actor_stats.load_state_dict(states["actors"])
+        self.replay.open[:] = False  # the actors start new episodes
+
+    def epsilon(self, step: int | None = None) -> float:
+        """The actors' mean exploration rate (1 before learning starts, 0 for noisy agents)."""
+        if self.agent.noisy:
+            return 0.0
+        if (self.run.step if step is None else step) < self.config.learning_starts:
+            return 1.0
+        return float(np.mean(self.actor_epsilons))
+
+    # ------------------------------------------------------------------ loop
+    def _collect_step(self) -> None:
+        """Add the next chunk any actor has ready, and ask that actor for another."""
+        fleet = self.fleet if self.fleet is not None else self._launch()
+        index, chunk = fleet.next_chunk()
+        run, n_envs = self.run, self.config.n_envs
+        run.step += fleet.readers[index].add(chunk)
+        self.actor_stats.chunks += 1
+        for env, ret, length, score in chunk["episodes"].tolist():
+            run.episodes += 1
+            score = None if math.isnan(score) else score
+            self.logger.episode(run.step, index * n_envs + int(env), ret, int(length), score)
+        fleet.request(index, random_actions=run.step < self.config.learning_starts)
+
+    def _learning_round(self, before: int) -> None:
+        super()._learning_round(before)
+        if (
+            self.fleet is not None
+            and self.agent.updates - self._sent_at >= self.config.weights_every
+        ):
+            self.fleet.broadcast(policy_weights(self.agent), self.agent.updates)
+            self._sent_at = self.agent.updates
+
+    def _launch(self) -> _Fleet:
+        """Start Ray (or join `ray_address`) and the actors, each with the current weights."""
+        cfg = self.config
+        self.fleet = _Fleet(self)
+        self.fleet.broadcast(policy_weights(self.agent), self.agent.updates)
+        self._sent_at = self.agent.updates
+        random_actions = self.run.step < cfg.learning_starts
+        for i in range(cfg.actors):
+            self.fleet.request(i, random_actions)
+        return self.fleet
+
+    def actor_nodes(self) -> list[dict[str, Any]]:
+        """Each actor's process id and Ray node id (the actors are started if they are not)."""
+        fleet = self.fleet if self.fleet is not None else self._launch()
+        return fleet.describe()
+
+
+class _Fleet:
+    """The actors of one run: their Ray handles, the chunk each is collecting, their
+    restarts, and the events log (actors.csv)."""
+
+    def __init__(self, trainer: DistributedTrainer) -> None:
+        import ray
+
+        cfg = trainer.config
+        self.ray, self.trainer, self.chunk = ray, trainer, cfg.actor_chunk
+        self.started_ray = not ray.is_initialized()
+        if self.started_ray:
+            local = cfg.ray_address is None  # a Ray instance of this run: room for every actor
+            cpus = (
+                max(os.cpu_count() or 1, math.ceil(cfg.actors * cfg.actor_cpus)) if local else None
+            )
+            ray.init(
+                address=cfg.ray_address, num_cpus=cpus, include_dashboard=False,
+                log_to_driver=False, configure_logging=False,
+            )  # fmt: skip
+        remote = ray.remote(Actor).options(
+            num_cpus=cfg.actor_cpus, max_restarts=-1, max_task_retries=0
+        )
+        settings = trainer.settings.describe()
+        seeds = np.random.SeedSequence([trainer.seed, 1]).generate_state(cfg.actors)
+        replay = trainer.replay
+        self.handles = [
+            remote.remote(
+                trainer.env_id,
+                settings["train"] | {"actors": 0},
+                trainer.agent_name,
+                settings["agent_config"],
+                trainer.actor_epsilons[i],
+                int(seeds[i]),
+                replay.frame_stack,
+                replay.compressed,
+            )  # fmt: skip
+            for i in range(cfg.actors)
+        ]
+        self.readers = [
+            ChunkReader(replay, list(range(i * cfg.n_envs, (i + 1) * cfg.n_envs)))
+            for i in range(cfg.actors)
+        ]
+        self.pending: dict[Any, int] = {}
+        self.failures = [0] * cfg.actors
+        self.weights: tuple[Any, int] | None = None
+        self._log_path = trainer.out / "actors.csv"
+        self._finalizer = weakref.finalize(self, _close_handles, ray, list(self.handles))
+        atexit.register(self._finalizer)
+
+    def broadcast(self, weights: dict[str, np.ndarray], version: int) -> None:
+        """Put the weights in the object store once; every actor loads them next."""
+        ref = self.ray.put(weights)
+        self.weights = (ref, version)
+        for handle in self.handles:
+            handle.set_weights.remote(ref, version)
+
+    def request(self, index: int, random_actions: bool) -> None:
+        ref = self.handles[index].collect.remote(self.chunk, random_actions)
+        self.pending[ref] = index
+
+    def next_chunk(self) -> tuple[int, dict[str, np.ndarray]]:
+        """The next chunk any actor has ready; an actor that died is restarted (by Ray),
+        sent the latest weights and asked again, its lost chunk counted."""
+        ray = self.ray
+        while True:
+            (ref,), _ = ray.wait(list(self.pending), num_returns=1)
+            index = self.pending.pop(ref)
+            try:
+                result = ray.get(ref)
+            except ray.exceptions.RayActorError as error:
+                self._died(index, error)
+                continue
+            self.failures[index] = 0
+            return index, result["chunk"]
+
+    def _died(self, index: int, error: BaseException) -> None:
+        stats, cfg = self.trainer.actor_stats, self.trainer.config
+        self.failures[index] += 1
+        stats.restarts += 1
+        lost = self.chunk * cfg.n_envs  # at most: it may have died before stepping them all
+        stats.lost_steps += lost
+        detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+        self._log(index, "died", lost, detail)
+        if self.failures[index] >= MAX_FAILURES:
+            raise RuntimeError(
+                f"actor {index} failed {MAX_FAILURES} chunks in a row and cannot rejoin: {error}"
+            ) from error
+        if self.weights is not None:  # a restarted actor starts from its constructor
+            self.handles[index].set_weights.remote(*self.weights)
+        self.request(index, random_actions=self.trainer.run.step < cfg.learning_starts)
+
+    def _log(self, index: int, event: str, lost: int, detail: str) -> None:
+        fresh = not self._log_path.exists()
+        with self._log_path.open("a", newline="") as f:
+            writer = csv.writer(f)
+            if fresh:
+                writer.writerow(ACTOR_COLUMNS)
+            trainer = self.trainer
+            seconds = trainer.logger.elapsed_s if trainer.logger is not None else 0.0
+            stats = trainer.actor_stats
+            writer.writerow(
+                [trainer.run.step, round(seconds, 3), index, event, stats.restarts, lost, detail]
+            )
+
+    def describe(self) -> list[dict[str, Any]]:
+        return self.ray.get([h.describe.remote() for h in self.handles])
+
+    def close(self) -> None:
+        """Close every actor's envs, end the actors, and stop Ray if this run started it."""
+        self._finalizer()
+        atexit.unregister(self._finalizer)
+        if self.started_ray and self.ray.is_initialized():
+            self.ray.shutdown()
+
+
+def _close_handles(ray: Any, handles: list[Any]) -> None:
+    """Ask each actor to close its envs (browsers), wait a little, then end the actors."""
+    if not ray.is_initialized():
+        return
+    closing = [h.close.remote() for h in handles]
+    ray.wait(closing, num_returns=len(closing), timeout=30)
+    for handle in handles:
+        with contextlib.suppress(Exception):  # already gone
+            ray.kill(handle, no_restart=True)
