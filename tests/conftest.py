@@ -1,8 +1,13 @@
-"""Shared test set-up: Dino tests skip without Chromium, unless CI demands it."""
+"""Shared test set-up: Dino tests skip without Chromium, unless CI demands it; Ray binds to
+loopback only."""
 
 from __future__ import annotations
 
 import os
+
+# Ray's clusters on this machine bind to 127.0.0.1 only. Ray reads this when it is imported
+# (a Ray cluster otherwise advertises the machine's outward address, even for 127.0.0.1).
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 
 import pytest
 from gymnasium.error import DependencyNotInstalled

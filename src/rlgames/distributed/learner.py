@@ -23,6 +23,7 @@ import contextlib
 import csv
 import math
 import os
+import time
 import weakref
 from typing import Any
 
@@ -35,9 +36,9 @@ from rlgames.envs.factory import make_env
 from rlgames.training.loop import Trainer
 
 ACTOR_COLUMNS = ("step", "time_s", "actor", "event", "restarts", "lost_steps", "detail")
-MAX_FAILURES = 5
-"""An actor that fails this many chunks in a row (dies each time it is restarted) stops
-the run with its error."""
+MAX_FAILURES = 60
+"""An actor that fails this many chunks in a row (about a minute of tries while Ray restarts
+it, or one that dies each time it starts) stops the run with its error."""
 
 
 class ActorStats:
@@ -179,7 +180,9 @@ class _Fleet:
             for i in range(cfg.actors)
         ]
         self.pending: dict[Any, int] = {}
-        self.failures = [0] * cfg.actors
+        self.failures = [0] * cfg.actors  # chunks failed in a row, per actor
+        self.received = [0] * cfg.actors  # chunks received, per actor
+        self.retry_at: dict[int, float] = {}  # actor -> when to ask it again
         self.weights: tuple[Any, int] | None = None
         self._log_path = trainer.out / "actors.csv"
         self._finalizer = weakref.finalize(self, _close_handles, ray, list(self.handles))
@@ -197,35 +200,57 @@ class _Fleet:
         self.pending[ref] = index
 
     def next_chunk(self) -> tuple[int, dict[str, np.ndarray]]:
-        """The next chunk any actor has ready; an actor that died is restarted (by Ray),
-        sent the latest weights and asked again, its lost chunk counted."""
+        """The next chunk any actor has ready. An actor that died is restarted by Ray; it is
+        asked again (with the latest weights) once it is back, its lost chunk counted."""
         ray = self.ray
         while True:
-            (ref,), _ = ray.wait(list(self.pending), num_returns=1)
-            index = self.pending.pop(ref)
+            self._retry_due()
+            if not self.pending:  # every actor is restarting
+                time.sleep(max(0.0, min(self.retry_at.values()) - time.monotonic()))
+                continue
+            wait = min(self.retry_at.values(), default=None)
+            timeout = None if wait is None else max(0.0, wait - time.monotonic())
+            ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=timeout)
+            if not ready:
+                continue
+            index = self.pending.pop(ready[0])
             try:
-                result = ray.get(ref)
+                result = ray.get(ready[0])
             except ray.exceptions.RayActorError as error:
-                self._died(index, error)
+                self._failed(index, error)
                 continue
             self.failures[index] = 0
+            self.received[index] += 1
             return index, result["chunk"]
 
-    def _died(self, index: int, error: BaseException) -> None:
+    def _failed(self, index: int, error: BaseException) -> None:
+        """A chunk failed: the actor died (the first failure since its last chunk: counted,
+        logged) or is still restarting; ask again after a pause that grows."""
         stats, cfg = self.trainer.actor_stats, self.trainer.config
+        if self.failures[index] == 0:
+            stats.restarts += 1
+            lost = self.chunk * cfg.n_envs  # at most: it may have died before all its steps
+            stats.lost_steps += lost
+            text = str(error).strip()
+            self._log(index, "died", lost, text.splitlines()[0][:200] if text else "")
         self.failures[index] += 1
-        stats.restarts += 1
-        lost = self.chunk * cfg.n_envs  # at most: it may have died before stepping them all
-        stats.lost_steps += lost
-        detail = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-        self._log(index, "died", lost, detail)
         if self.failures[index] >= MAX_FAILURES:
             raise RuntimeError(
-                f"actor {index} failed {MAX_FAILURES} chunks in a row and cannot rejoin: {error}"
+                f"actor {index} has not come back after {MAX_FAILURES} tries: {error}"
             ) from error
-        if self.weights is not None:  # a restarted actor starts from its constructor
-            self.handles[index].set_weights.remote(*self.weights)
-        self.request(index, random_actions=self.trainer.run.step < cfg.learning_starts)
+        self.retry_at[index] = time.monotonic() + min(0.25 * self.failures[index], 2.0)
+
+    def _retry_due(self) -> None:
+        """Ask the restarted actors whose pause is over for a chunk again (weights first: a
+        restarted actor starts from its constructor)."""
+        now = time.monotonic()
+        for index in [i for i, at in self.retry_at.items() if at <= now]:
+            del self.retry_at[index]
+            if self.weights is not None:
+                self.handles[index].set_weights.remote(*self.weights)
+            self.request(
+                index, random_actions=self.trainer.run.step < self.trainer.config.learning_starts
+            )
 
     def _log(self, index: int, event: str, lost: int, detail: str) -> None:
         fresh = not self._log_path.exists()
@@ -240,8 +265,16 @@ class _Fleet:
                 [trainer.run.step, round(seconds, 3), index, event, stats.restarts, lost, detail]
             )
 
-    def describe(self) -> list[dict[str, Any]]:
-        return self.ray.get([h.describe.remote() for h in self.handles])
+    def describe(self, timeout_s: float = 120.0) -> list[dict[str, Any]]:
+        """Each actor's pid and node id, waiting for actors that are restarting."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return self.ray.get([h.describe.remote() for h in self.handles])
+            except self.ray.exceptions.ActorUnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def close(self) -> None:
         """Close every actor's envs, end the actors, and stop Ray if this run started it."""
