@@ -10,8 +10,7 @@ with actors starts.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rlgames.lazy import lazy_names
 
 _HOMES = {
     "Actor": "actor",
@@ -24,11 +23,4 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'rlgames.distributed' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"rlgames.distributed.{_HOMES[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, globals())

@@ -10,8 +10,7 @@ stay free of torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from rlgames.lazy import lazy_names
 
 _HOMES = {
     "Trainer": "loop",
@@ -29,11 +28,4 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'rlgames.training' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"rlgames.training.{_HOMES[name]}"), name)
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, globals())
