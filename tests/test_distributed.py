@@ -115,7 +115,6 @@ def test_an_actor_killed_with_sigkill_is_restarted_and_training_goes_on(cluster,
     finally:
         trainer.close()
     assert killed and after[0]["pid"] != killed[0][0]  # a new process took its place
-    assert after[1]["pid"] != killed[0][0]
     assert trainer.actor_stats.restarts == 1
     (event,) = rows(tmp_path / "run" / "actors.csv")
     assert event["event"] == "died" and event["actor"] == "0"
@@ -135,6 +134,8 @@ def test_a_distributed_run_resumes_with_new_actors_and_evaluates_like_any_run(cl
     finally:
         resumed.close()
     assert resumed.step >= first + 600
+    assert resumed.actor_stats.chunks * TINY["actor_chunk"] == resumed.step  # counts restored
+    assert len(resumed.replay) == resumed.step  # the saved replay, continued
     from rlgames.training.evaluation import evaluate_episodes, load_agent
 
     agent, env, meta = load_agent(out, device="cpu")

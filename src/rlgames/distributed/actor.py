@@ -107,6 +107,12 @@ class Actor:
                 self.writer.episode(episode.env, episode.ret, episode.length, episode.score)
         return {"chunk": self.writer.take(), "version": self.version}
 
+    def restart(self, seed: int) -> None:
+        """Start new episodes in every sub-env (reset with `seed`): after a chunk was lost,
+        the next one must carry whole first observations again."""
+        self.collector = Collector(self.envs, int(seed))
+        self.writer.restart()
+
     def close(self) -> None:
         """Close the envs (browsers, emulators)."""
         self.envs.close()

@@ -37,8 +37,8 @@ from rlgames.training.loop import Trainer
 
 ACTOR_COLUMNS = ("step", "time_s", "actor", "event", "restarts", "lost_steps", "detail")
 MAX_FAILURES = 60
-"""An actor that fails this many chunks in a row (about a minute of tries while Ray restarts
-it, or one that dies each time it starts) stops the run with its error."""
+"""An actor that fails this many chunks in a row (about two minutes of tries while Ray
+restarts it, or one that dies each time it starts) stops the run with its error."""
 
 
 class ActorStats:
@@ -156,12 +156,20 @@ class _Fleet:
                 address=cfg.ray_address, num_cpus=cpus, include_dashboard=False,
                 log_to_driver=False, configure_logging=False,
             )  # fmt: skip
+        try:
+            self._start(trainer)
+        except BaseException:
+            if self.started_ray:
+                ray.shutdown()
+            raise
+
+    def _start(self, trainer: DistributedTrainer) -> None:
+        ray, cfg = self.ray, trainer.config
         remote = ray.remote(Actor).options(
             num_cpus=cfg.actor_cpus, max_restarts=-1, max_task_retries=0
         )
         settings = trainer.settings.describe()
-        seeds = np.random.SeedSequence([trainer.seed, 1]).generate_state(cfg.actors)
-        replay = trainer.replay
+        replay, self.restarts = trainer.replay, 0
         self.handles = [
             remote.remote(
                 trainer.env_id,
@@ -169,7 +177,7 @@ class _Fleet:
                 trainer.agent_name,
                 settings["agent_config"],
                 trainer.actor_epsilons[i],
-                int(seeds[i]),
+                self._seed(i, 0),
                 replay.frame_stack,
                 replay.compressed,
             )  # fmt: skip
@@ -187,6 +195,11 @@ class _Fleet:
         self._log_path = trainer.out / "actors.csv"
         self._finalizer = weakref.finalize(self, _close_handles, ray, list(self.handles))
         atexit.register(self._finalizer)
+
+    def _seed(self, index: int, restart: int) -> int:
+        """Actor `index`'s seed: new for each resume (it depends on the step) and restart."""
+        words = [self.trainer.seed, 1, self.trainer.run.step, index, restart]
+        return int(np.random.SeedSequence(words).generate_state(1)[0])
 
     def broadcast(self, weights: dict[str, np.ndarray], version: int) -> None:
         """Put the weights in the object store once; every actor loads them next."""
@@ -216,8 +229,13 @@ class _Fleet:
             index = self.pending.pop(ready[0])
             try:
                 result = ray.get(ready[0])
-            except ray.exceptions.RayActorError as error:
+            except ray.exceptions.ActorDiedError as error:
+                if error.actor_init_failed:  # its constructor raised: restarts cannot help
+                    raise RuntimeError(f"actor {index} cannot start: {error}") from error
                 self._failed(index, error)
+                continue
+            except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as error:
+                self._failed(index, error)  # died, restarting, or its envs raised
                 continue
             self.failures[index] = 0
             self.received[index] += 1
@@ -227,6 +245,10 @@ class _Fleet:
         """A chunk failed: the actor died (the first failure since its last chunk: counted,
         logged) or is still restarting; ask again after a pause that grows."""
         stats, cfg = self.trainer.actor_stats, self.trainer.config
+        # Whatever it had collected is gone: its streams start new episodes, on both sides.
+        reader = self.readers[index]
+        reader.obs = None
+        self.trainer.replay.open[reader.streams] = False
         if self.failures[index] == 0:
             stats.restarts += 1
             lost = self.chunk * cfg.n_envs  # at most: it may have died before all its steps
@@ -246,6 +268,8 @@ class _Fleet:
         now = time.monotonic()
         for index in [i for i, at in self.retry_at.items() if at <= now]:
             del self.retry_at[index]
+            self.restarts += 1
+            self.handles[index].restart.remote(self._seed(index, self.restarts))
             if self.weights is not None:
                 self.handles[index].set_weights.remote(*self.weights)
             self.request(
@@ -278,6 +302,10 @@ class _Fleet:
 
     def close(self) -> None:
         """Close every actor's envs, end the actors, and stop Ray if this run started it."""
+        for ref in self.pending:  # chunks no longer wanted: the actors may close at once
+            with contextlib.suppress(Exception):
+                self.ray.cancel(ref)
+        self.pending.clear()
         self._finalizer()
         atexit.unregister(self._finalizer)
         if self.started_ray and self.ray.is_initialized():

@@ -151,6 +151,11 @@ class Trainer:
     def _start_collecting(self) -> None:
         """Build what collects experience, and set observation_space, action_space and
         n_streams (the replay's env streams): here, the run's own vector env."""
+        if self.config.actors:
+            raise ValueError(
+                f"actors={self.config.actors} needs a DistributedTrainer "
+                f"(Trainer(...) gives one; {type(self).__name__} is not one)"
+            )
         self.envs = make_train_envs(self.env_id, self.config)
         try:
             self.collector = Collector(self.envs, self.seed)
