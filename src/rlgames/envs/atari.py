@@ -50,10 +50,11 @@ class FireReset(gym.Wrapper):
     """Press FIRE after reset and after each lost life, for games (Breakout) that wait for it
     before play starts and again before each new ball.
 
-    Under `EpisodicLife` (training) a lost life ends the episode, so the next reset fires; in
-    a whole game (evaluation) this wrapper fires after the step that lost the life. Either
-    way the agent plays the same game: one that never has to learn to serve, as with
-    CleanRL's and SB3's Atari wrappers, so a greedy agent cannot stall a game by not serving.
+    Under `EpisodicLife` (training) a lost life ends the episode, so the next reset serves; in
+    a whole game (evaluation) this wrapper serves after the step that lost the life, with the
+    same presses. Either way the agent never has to learn to serve, as with CleanRL's and
+    SB3's Atari wrappers, so a greedy agent cannot stall a game by not serving. It applies to
+    every ALE game whose action 1 is FIRE.
     """
 
     def __init__(self, env: gym.Env):
@@ -63,9 +64,12 @@ class FireReset(gym.Wrapper):
             raise ValueError(f"FireReset needs action 1 to be FIRE, got {meanings}")
         self.lives = 0
 
+    SERVE = (1, 2)
+    """The presses that start a ball: FIRE, then action 2 (for games that need both)."""
+
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         self.env.reset(**kwargs)
-        for action in (1, 2):
+        for action in self.SERVE:
             obs, _, terminated, truncated, info = self.env.step(action)
             if terminated or truncated:
                 obs, info = self.env.reset()
@@ -75,9 +79,12 @@ class FireReset(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
         lives = _lives(self.env)
-        if not (terminated or truncated) and 0 < lives < self.lives:
-            obs, extra, terminated, truncated, info = self.env.step(1)
-            reward = float(reward) + float(extra)
+        if 0 < lives < self.lives:  # the same presses as a reset, their rewards counted
+            for serve in self.SERVE:
+                if terminated or truncated:
+                    break
+                obs, extra, terminated, truncated, info = self.env.step(serve)
+                reward = float(reward) + float(extra)
         self.lives = lives
         return obs, reward, terminated, truncated, info
 

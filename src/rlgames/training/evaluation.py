@@ -120,7 +120,8 @@ def evaluate_episodes(
             returns[env_index], lengths[env_index] = 0.0, 0
         if max(playing) >= 0:  # sub-envs still playing: the ended ones start anew
             obs = games.reset(reset_seeds, ended | reached)
-    return {k: np.asarray([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+    keys = dict.fromkeys(k for r in rows for k in r)  # a score some sub-envs lacked: nan
+    return {k: np.asarray([r.get(k, np.nan) for r in rows], dtype=np.float64) for k in keys}
 
 
 def _episode_seeds(episodes: int, seeds: Iterable[int]) -> list[int]:
