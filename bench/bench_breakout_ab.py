@@ -2,8 +2,8 @@
 replay, and Rainbow, one run after the other on the same seed, then their greedy evaluations
 (10 whole games, all lives, unclipped, held-out seeds) against env steps and wall-clock.
 
-    .venv/bin/python bench/bench_breakout_ab.py --out /root/rlgames-runs/ab          # train + report
-    .venv/bin/python bench/bench_breakout_ab.py --out /root/rlgames-runs/ab --report  # report only
+    .venv/bin/python bench/bench_breakout_ab.py --out /root/rlgames-runs/ab   # train, report
+    .venv/bin/python bench/bench_breakout_ab.py --out /root/rlgames-runs/ab --report
 
 Each arm is `rlgames train` with the Atari row's settings and a short schedule (below); run
 nothing else meanwhile, or the wall-clock columns mean little. Prints one table row per
@@ -43,7 +43,8 @@ def train(out: Path) -> None:
 
 
 def seconds_at(run: Path, step: int) -> float:
-    """Training wall seconds at `step`: from evals.csv's time_s, else metrics.csv's rows."""
+    """Training wall seconds at `step`, from metrics.csv (for runs whose evals.csv has no
+    time_s column: written before it had one)."""
     metrics = [(int(r["step"]), float(r["time_s"])) for r in rows(run / "metrics.csv")]
     before = [t for s, t in metrics if s <= step]
     return before[-1] if before else 0.0
