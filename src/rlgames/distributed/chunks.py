@@ -64,9 +64,6 @@ class ChunkWriter:
         """The envs were reset outside `add` (new episodes everywhere): start them anew."""
         self.starting[:] = True
 
-    def __len__(self) -> int:
-        return len(self._steps)
-
     def take(self) -> dict[str, np.ndarray]:
         """The chunk of the steps since the last `take`, and forget them."""
         actions, rewards, terminated, truncated = (np.array(x) for x in zip(*self._steps))
