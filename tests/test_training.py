@@ -11,7 +11,7 @@ import torch
 
 import rlgames
 from markdown_code import ROOT, python_blocks, run_python_blocks
-from rlgames.training import Trainer
+from rlgames.training import Trainer, load_agent
 
 # Small and fast: CartPole with a short warm-up and frequent, small training rounds.
 FAST = dict(
@@ -112,6 +112,20 @@ def test_periodic_greedy_evaluation_is_logged_and_best_weights_saved(tmp_path):
     assert [int(r["step"]) for r in evals] == [300, 600]
     assert trainer.last_eval["mean"] == float(evals[-1]["mean"])
     assert (tmp_path / "checkpoints" / "best.ckpt").exists()
+
+
+def test_snapshots_keep_the_policy_of_their_step(tmp_path):
+    trainer = rlgames.train(
+        "CartPole-v1", steps=600, seed=0, out=tmp_path, snapshot_every=250, **FAST
+    )
+    trainer.close()
+    ckpts = tmp_path / "checkpoints"
+    assert sorted(p.name for p in ckpts.glob("step-*.ckpt")) == ["step-250.ckpt", "step-500.ckpt"]
+    (early, env, meta), (late, env2, _) = (load_agent(ckpts / f"step-{n}.ckpt") for n in (250, 500))
+    env.close(), env2.close()
+    assert meta["step"] == 250
+    early, late = early.online.state_dict(), late.online.state_dict()
+    assert any(not torch.equal(early[k], late[k]) for k in early)  # learning went on between
 
 
 def test_epsilon_falls_linearly_then_stays(tmp_path):
@@ -269,7 +283,8 @@ def test_games_without_their_own_defaults_row_take_their_familys():
 
     assert env_defaults("SuperMarioBros-3-2-v0") == DEFAULTS["mario"]
     assert env_defaults("SuperMarioBros-1-1-v0") == DEFAULTS["mario"]
-    assert env_defaults("ALE/Pong-v5") == env_defaults("ALE/Breakout-v5") == DEFAULTS["atari"]
+    assert env_defaults("ALE/Pong-v5") == env_defaults("ALE/SpaceInvaders-v5") == DEFAULTS["atari"]
+    assert env_defaults("ALE/Breakout-v5") == DEFAULTS["ALE/Breakout-v5"] != DEFAULTS["atari"]
     assert env_defaults("Acrobot-v1") == {}
 
 

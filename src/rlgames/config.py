@@ -149,6 +149,10 @@ class TrainConfig:
     most this much of the run (0 = none by time); one is always written at the end."""
     checkpoint_every: int = 0
     """Env steps between checkpoints as well (0 = none by steps)."""
+    snapshot_every: int = 0
+    """Env steps between snapshots kept apart, checkpoints/step-<N>.ckpt: the agent and run
+    without the replay (what best.ckpt holds), so that the run's policy at any of these
+    points can be evaluated or played later (0 = none)."""
     save_replay: bool = True
     """Put the replay buffer in checkpoints; without it a resume is not exact."""
     log_every: int = 1_000
@@ -220,6 +224,7 @@ _TRAIN_BOUNDS: Bounds = {
     "eval_episodes": (1, None),
     "checkpoint_minutes": (0.0, None),
     "checkpoint_every": (0, None),
+    "snapshot_every": (0, None),
     "log_every": (0, None),
     "plot_every": (0, None),
     "torch_threads": (0, None),

@@ -2,7 +2,8 @@
 
 A run directory holds ``config.json``, the logs (``metrics.csv``, ``episodes.csv``,
 ``evals.csv``, ``curves.png``, ``tensorboard/``) and ``checkpoints/`` (``latest.ckpt``, and
-``best.ckpt``: the weights with the best greedy evaluation). ``latest.ckpt`` joins the state
+``best.ckpt``: the weights with the best greedy evaluation; ``step-<N>.ckpt`` every
+`snapshot_every` steps where set). ``latest.ckpt`` joins the state
 of each part of the run (agent, replay, run counters and generators, collector and envs,
 logger), so a resume continues exactly; it is written every `checkpoint_minutes` of wall
 clock and at the end, so a kill loses at most that much.
@@ -277,6 +278,8 @@ class Trainer:
         due_by_time = minutes > 0 and time.monotonic() - self._saved_at >= 60 * minutes
         if due_by_time or crossed(before, step, cfg.checkpoint_every):
             self.save()
+        if crossed(before, step, cfg.snapshot_every):
+            self._save(self.checkpoint_dir / f"step-{step}.ckpt", with_replay=False)
         answers = [callback(self) for callback in list(self.callbacks)]  # every one runs
         return all(answer is not False for answer in answers)
 

@@ -25,6 +25,7 @@ AGENT_FIELDS = frozenset(f.name for f in dataclasses.fields(AgentConfig))
 
 RESUME_CHANGEABLE = frozenset(
     {"progress", "log_every", "plot_every", "eval_every", "eval_episodes", "checkpoint_every"}
+    | {"snapshot_every"}
     | {"checkpoint_minutes", "tensorboard", "keep_freed_memory", "ray_address", "actor_cpus"}
 )
 """TrainConfig fields a resume may change: none of them changes what the run computes."""
