@@ -111,6 +111,20 @@ def test_an_exported_policy_is_small_and_acts_exactly_as_its_run(cartpole_run, t
     assert torch.equal(torch.as_tensor(full.q_values(obs)), torch.as_tensor(small.q_values(obs)))
 
 
+def test_a_half_precision_export_is_half_the_size_and_acts_nearly_alike(cartpole_run, tmp_path):
+    full = export_policy(cartpole_run, tmp_path / "full.ckpt")
+    half = export_policy(cartpole_run, tmp_path / "half.ckpt", half=True)
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    (a, env_a, _), (b, env_b, meta) = load_agent(full), load_agent(half)
+    env_a.close(), env_b.close()
+    assert meta["export"] == {"policy_only": True, "dtype": "float16"}
+    assert all(p.dtype == torch.float32 for p in b.online.parameters())  # computes in fp32
+    obs = torch.randn(256, 4).numpy()
+    qa, qb = np.asarray(a.q_values(obs)), np.asarray(b.q_values(obs))
+    assert not np.array_equal(qa, qb) and np.allclose(qa, qb, rtol=1e-2, atol=1e-2)
+    assert (qa.argmax(1) == qb.argmax(1)).mean() > 0.9
+
+
 def test_a_checkpoint_trained_on_a_gpu_loads_on_the_device_asked_for(cartpole_run, tmp_path):
     from rlgames.training.checkpoint import load_checkpoint, save_checkpoint
 

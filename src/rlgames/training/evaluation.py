@@ -181,9 +181,11 @@ class _Games:
 PRETRAINED: dict[str, str] = {
     "ChromeDino-v0": "chromedino-v0.ckpt",
     "ChromeDino-v0:state": "chromedino-v0-state.ckpt",
+    "ALE/Breakout-v5": "breakout-v5.ckpt",
 }
 """Agents shipped in the package (rlgames/pretrained/), by env id[:variant]. The pixel agent
-of docs/results/dino.md is "ChromeDino-v0"; its state-vector (MLP) baseline "...:state"."""
+of docs/results/dino.md is "ChromeDino-v0", its state-vector (MLP) baseline "...:state"; the
+Breakout agent of docs/results/breakout.md is "ALE/Breakout-v5"."""
 
 
 def pretrained_path(name: str = "ChromeDino-v0") -> Path:
@@ -293,20 +295,31 @@ POLICY_META_KEYS = (
 )
 
 
-def export_policy(src: str | Path, dst: str | Path, **extra_meta: Any) -> Path:
+def export_policy(
+    src: str | Path, dst: str | Path, *, half: bool = False, **extra_meta: Any
+) -> Path:
     """Write a small checkpoint holding only what acting needs: the online network's weights
     and the run's configuration (no target network, optimizer, replay or RNG states).
 
     `load_agent` and ``rlgames eval|play --checkpoint`` read it like any checkpoint; it cannot
-    be resumed. `extra_meta` (JSON values) is stored under meta["export"], e.g. where the
-    weights came from.
+    be resumed. `half` stores the weights as float16 (half the file; they are cast back to
+    float32 on loading, so greedy actions can differ where two Q-values lie within float16's
+    rounding: evaluate the exported file, not its source). `extra_meta` (JSON values) is
+    stored under meta["export"], e.g. where the weights came from.
     """
     states, meta = load_parts(resolve_checkpoint(src))
     agent = states.get("agent", {})
     kept = {k: v for k, v in agent.items() if k.startswith("online.")}
+    if half:  # the parameters; a C51 support stays exact (loading checks it)
+        import torch
+
+        kept = {
+            k: v.half() if v.dtype == torch.float32 and not k.endswith("support") else v
+            for k, v in kept.items()
+        }
     kept["counters.updates"] = agent["counters.updates"]
     small = {k: meta[k] for k in POLICY_META_KEYS if k in meta}
-    small["export"] = {"policy_only": True, **extra_meta}
+    small["export"] = {"policy_only": True, **({"dtype": "float16"} if half else {}), **extra_meta}
     return save_parts(dst, {"agent": _State(kept)}, small)
 
 
