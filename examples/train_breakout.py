@@ -1,13 +1,17 @@
-"""Train a Dueling Double DQN on Atari Breakout from pixels (84x84 gray, 4-frame stacks).
+"""Train the shipped Breakout agent's run: dueling double DQN with prioritized replay and 3-step
+returns on 84x84 gray 4-frame stacks, 640,000 env steps (~2 hours on 2 CPU cores).
 
-    .venv/bin/python examples/train_breakout.py --steps 2000000
-    .venv/bin/python examples/train_breakout.py --steps 5000000   # re-run: resumes the run
+    .venv/bin/python examples/train_breakout.py                 # the shipped agent's run
+    .venv/bin/python examples/train_breakout.py --steps 100000  # a first look (~16 minutes)
+    .venv/bin/python examples/train_breakout.py                 # again: resumes where it stopped
 
-Needs the atari extra (`pip install "rlgames[atari]"`). On 2 CPU cores the loop runs at a
-few hundred env steps/s, so millions of steps take many hours: the run checkpoints every
-50,000 steps and running the script again continues it exactly where it stopped. A GPU is
-used when present. Training ends episodes at each lost life and clips rewards; the periodic
-greedy evaluation plays whole games with real scores (evals.csv, curves.png).
+Needs the atari extra (`pip install "rlgames[atari]"`). The settings are the env's defaults
+row (`rlgames.training.defaults.DEFAULTS["ALE/Breakout-v5"]`), the same as
+`rlgames train --env ALE/Breakout-v5`; docs/results/breakout.md has what the run reaches and
+when. Training ends episodes at each lost life and clips rewards; the greedy evaluations every
+50k steps play whole games with real scores (evals.csv, curves.png), and a weights-only
+snapshot of each is kept (checkpoints/step-<N>.ckpt). The run checkpoints every 10 minutes;
+running the script again continues it exactly. A GPU is used when present.
 """
 
 from __future__ import annotations
@@ -20,31 +24,23 @@ from rlgames.training import Trainer
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=2_000_000, help="total env steps")
+    parser.add_argument("--steps", type=int, default=None, help="total env steps (default 640k)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path("runs/breakout-dueling"))
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--out", type=Path, default=Path("runs/ALE-Breakout-v5-dueling-0"))
     args = parser.parse_args()
 
     if (args.out / "config.json").exists():
         trainer = Trainer.resume(args.out)
         print(f"resuming {args.out} at step {trainer.step}")
     else:
-        trainer = Trainer(
-            "ALE/Breakout-v5",  # defaults: rlgames.training.defaults.DEFAULTS["atari"]
-            agent="dueling",
-            out=args.out,
-            seed=args.seed,
-            eval_every=100_000,
-            eval_episodes=5,
-            checkpoint_every=50_000,
-            torch_threads=args.threads,
-        )
+        trainer = Trainer("ALE/Breakout-v5", out=args.out, seed=args.seed)
+    total = args.steps if args.steps is not None else trainer.total_steps or trainer.settings.steps
     try:
-        trainer.train(max(0, args.steps - trainer.step))
+        trainer.train(max(0, total - trainer.step))
     finally:
         trainer.close()
     print(f"{trainer.step} steps, {trainer.episodes} episodes; last eval {trainer.last_eval}")
+    print(f"watch it: rlgames play --checkpoint {args.out} --record breakout.gif")
 
 
 if __name__ == "__main__":
