@@ -133,6 +133,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sb3-steps", type=int, default=400_000, help="SB3's run length")
     parser.add_argument("--seeds", default="0-29")
+    parser.add_argument(
+        "--budget-minutes", type=float, help="SB3's budget (default: the snapshot's wall-clock)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -142,8 +145,10 @@ def main() -> None:
     if args.snapshot not in found:
         raise SystemExit(f"no step-{args.snapshot}.ckpt; snapshots: {sorted(found)}")
     budget_s = seconds_at(args.run, args.snapshot)
+    if args.budget_minutes is not None:  # e.g. a quick check of this script
+        budget_s = 60 * args.budget_minutes
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"rlgames step {args.snapshot} at {budget_s / 60:.1f} min: SB3 gets as long")
+    print(f"rlgames step {args.snapshot}: SB3 gets {budget_s / 60:.1f} min")
 
     model, sb3_step, sb3_s, kept = train_sb3(
         budget_s, args.sb3_steps, args.snapshot, args.threads, args.seed
@@ -151,7 +156,7 @@ def main() -> None:
     print(f"sb3: {sb3_step} steps in {sb3_s / 60:.1f} min ({sb3_step / sb3_s:.1f} steps/s)")
     nearest = min(found, key=lambda s: abs(s - sb3_step))
     arms = [  # (name, step, minutes, agent)
-        ("rlgames", args.snapshot, budget_s / 60, found[args.snapshot]),
+        ("rlgames", args.snapshot, seconds_at(args.run, args.snapshot) / 60, found[args.snapshot]),
         ("sb3", sb3_step, sb3_s / 60, Greedy(model.policy)),
         ("rlgames", nearest, seconds_at(args.run, nearest) / 60, found[nearest]),
     ]

@@ -1,5 +1,5 @@
 """Train the shipped Breakout agent's run: dueling double DQN with prioritized replay and 3-step
-returns on 84x84 gray 4-frame stacks, 640,000 env steps (~2 hours on 2 CPU cores).
+returns on 84x84 gray 4-frame stacks, 600,000 env steps (~2 hours on 2 CPU cores).
 
     .venv/bin/python examples/train_breakout.py                 # the shipped agent's run
     .venv/bin/python examples/train_breakout.py --steps 100000  # a first look (~16 minutes)
@@ -24,7 +24,7 @@ from rlgames.training import Trainer
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=None, help="total env steps (default 640k)")
+    parser.add_argument("--steps", type=int, default=None, help="total env steps (default 600k)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/ALE-Breakout-v5-dueling-0"))
     args = parser.parse_args()

@@ -1,7 +1,8 @@
 """The agents shipped in the package: they load by name, fit today's env and still play well.
 
-They are the files of docs/results/dino.md; a change to the env's observations (grayscale,
-resize, frame timing) that the agents would no longer recognise fails here.
+They are the files of docs/results/dino.md and docs/results/breakout.md; a change to the envs'
+observations (grayscale, resize, frame timing) that the agents would no longer recognise
+fails here.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from PIL import Image
 from markdown_code import ROOT, python_blocks
 from rlgames.training.evaluation import PRETRAINED, load_agent, pretrained_path
 
-pytestmark = pytest.mark.dino
-
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
 def test_each_shipped_agent_is_in_the_package_and_small(name):
@@ -24,6 +23,31 @@ def test_each_shipped_agent_is_in_the_package_and_small(name):
     assert path.stat().st_size < 10 * 2**20
 
 
+@pytest.mark.atari
+def test_the_shipped_breakout_agent_outscores_random_play_on_seed_0():
+    # Seed 0's whole game: see docs/results/breakout.md. Random play scores 0-3 in a game of
+    # 5 lives; 2,000 steps hold ~10 lives' worth of random play.
+    agent, env, meta = load_agent("pretrained", "ALE/Breakout-v5", max_episode_steps=2000)
+    scores = {}
+    try:
+        for name in ("agent", "random"):
+            obs, _ = env.reset(seed=0)
+            env.action_space.seed(0)
+            total, ended = 0.0, False
+            while not ended:
+                action = (
+                    agent.act(obs, epsilon=0.0) if name == "agent" else env.action_space.sample()
+                )
+                obs, reward, terminated, truncated, _ = env.step(action)
+                total, ended = total + reward, terminated or truncated
+            scores[name] = total
+    finally:
+        env.close()
+    assert meta["export"]["policy_only"] and meta["env_id"] == "ALE/Breakout-v5"
+    assert scores["agent"] >= 10 > scores["random"], scores
+
+
+@pytest.mark.dino
 @pytest.mark.parametrize(("variant", "steps"), [("", 1500), (":state", 1000)])
 def test_the_shipped_agents_clear_the_start_of_seed_0(variant, steps):
     # 1,000 steps reach a score of about 800, 1,500 about 1,250: past the first birds (from
@@ -42,6 +66,7 @@ def test_the_shipped_agents_clear_the_start_of_seed_0(variant, steps):
     assert played == steps and truncated and not terminated, f"crashed at {info['score']}"
 
 
+@pytest.mark.dino
 def test_demo_prints_each_games_score_and_writes_the_gif_and_the_plot(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "rlgames.demo", "--seeds", "3,4", "--max-steps", "300",
@@ -56,6 +81,7 @@ def test_demo_prints_each_games_score_and_writes_the_gif_and_the_plot(tmp_path):
         assert plot.width > plot.height
 
 
+@pytest.mark.dino
 def test_the_dino_docs_example_of_the_shipped_agent_runs_as_written(capsys):
     (block,) = [b for b in python_blocks(ROOT / "docs" / "dino.md") if "pretrained" in b]
     exec(compile(block, "docs/dino.md:pretrained", "exec"), {})  # noqa: S102

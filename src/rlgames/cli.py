@@ -151,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     checkpoint_help = (
         "checkpoint file, run directory, or 'pretrained' (the agent shipped for --env, "
-        "default ChromeDino-v0; 'pretrained:state' for its state-vector agent)"
+        "default ChromeDino-v0; 'pretrained:state' for its state-vector agent; "
+        "ALE/Breakout-v5 has one too)"
     )
     e = sub.add_parser("eval", help="greedy returns of a checkpoint", formatter_class=fmt)
     e.add_argument("--checkpoint", required=True, help=checkpoint_help)
