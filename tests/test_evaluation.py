@@ -149,7 +149,7 @@ def test_an_exported_policy_cannot_be_resumed(cartpole_run, tmp_path):
 
 
 def test_unknown_pretrained_names_list_the_shipped_ones():
-    with pytest.raises(ValueError, match="shipped: ChromeDino-v0"):
+    with pytest.raises(ValueError, match="shipped: ALE/Breakout-v5, ChromeDino-v0"):
         pretrained_path("CartPole-v1")
     with pytest.raises(ValueError, match="no pretrained agent 'ChromeDino-v0:nope'"):
         resolve_checkpoint("pretrained:nope")
