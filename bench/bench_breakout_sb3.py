@@ -178,7 +178,7 @@ def main() -> None:
         per_game += [{"agent": name, "step": step, "seed": s, "score": float(v)}
                      for s, v in zip(seeds, scores, strict=True)]  # fmt: skip
         print(
-            f"{name:<8} step {step:>7} min {minutes:>6.1f}  mean {row['mean']:6.1f} ± "
+            f"{name:<8} step {step:>7} minute {minutes:>6.1f}  mean {row['mean']:6.1f} ± "
             f"{row['std']:5.1f}  min {row['min']:4.0f}  median {row['median']:5.1f}  "
             f"max {row['max']:4.0f}",
             flush=True,
