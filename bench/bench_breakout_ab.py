@@ -13,10 +13,11 @@ evaluation and writes ab.png (score against steps and against minutes) into --ou
 from __future__ import annotations
 
 import argparse
-import csv
 import subprocess
 import sys
 from pathlib import Path
+
+from rlgames.training.logs import read_rows
 
 ARMS = {  # run directory name -> agent options
     "breakout-dueling": ["--agent", "dueling"],
@@ -31,11 +32,6 @@ SCHEDULE = [  # a 200k-step run: learning from 10k, epsilon to 0.01 by 50k, beta
 ]  # fmt: skip
 
 
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def train(out: Path) -> None:
     for name, options in ARMS.items():
         command = [sys.executable, "-m", "rlgames.cli", "train", *SCHEDULE, *options]
@@ -45,7 +41,7 @@ def train(out: Path) -> None:
 def seconds_at(run: Path, step: int) -> float:
     """Training wall seconds at `step`, from metrics.csv (for runs whose evals.csv has no
     time_s column: written before it had one)."""
-    metrics = [(int(r["step"]), float(r["time_s"])) for r in rows(run / "metrics.csv")]
+    metrics = [(int(r["step"]), float(r["time_s"])) for r in read_rows(run / "metrics.csv")]
     before = [t for s, t in metrics if s <= step]
     return before[-1] if before else 0.0
 
@@ -63,7 +59,7 @@ def report(out: Path) -> None:
         if not (run / "evals.csv").exists():
             print(f"{name:<30} (no run)")
             continue
-        evals = rows(run / "evals.csv")
+        evals = read_rows(run / "evals.csv")
         steps = [int(r["step"]) for r in evals]
         means = [float(r["mean"]) for r in evals]
         minutes = [

@@ -17,12 +17,12 @@ over the first 10 % of the run. The zoo's run is 10M steps; a shorter one is giv
 first guess that the run's end reports) sets where ε's 10 % falls. Training stops at the
 budget. Run nothing else meanwhile.
 
-Then four greedy evaluations, each 30 whole games (all 5 lives, unclipped, seeds 0-29 unless
---seeds), played two at a time: rlgames at the snapshot and SB3 at the budget (equal
-wall-clock); SB3 at the snapshot's step (kept in memory when it passed it) and rlgames' snapshot
-nearest SB3's last step (equal steps). Prints a table and writes sb3.csv (one row per game)
-and summary.json into --out. SB3 weights stay in memory: nothing is written that a loader
-would have to unpickle.
+Then up to four greedy evaluations, each 30 whole games (all 5 lives, unclipped, seeds 0-29
+unless --seeds), played two at a time: rlgames at the snapshot and SB3 at the budget (equal
+wall-clock); SB3 at the snapshot's step (kept in memory when it passed it) and rlgames'
+snapshot nearest SB3's last step, unless that is the first (equal steps). Prints a table and
+writes sb3.csv (one row per game) and summary.json into --out. SB3 weights stay in memory:
+nothing is written that a loader would have to unpickle.
 """
 
 from __future__ import annotations
@@ -37,9 +37,11 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
+from bench_breakout_ab import seconds_at
 
 import rlgames
 from rlgames.training.evaluation import evaluate_episodes, load_agent
+from rlgames.training.logs import summary
 
 ENV_ID = "ALE/Breakout-v5"
 ZOO = {  # rl-baselines3-zoo hyperparams/dqn.yml, atari
@@ -54,19 +56,6 @@ ZOO = {  # rl-baselines3-zoo hyperparams/dqn.yml, atari
     "exploration_final_eps": 0.01,
     "optimize_memory_usage": False,
 }
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def seconds_at(run: Path, step: int) -> float:
-    """The run's wall seconds at `step` (metrics.csv logs every 5,000 steps)."""
-    for row in rows(run / "metrics.csv"):
-        if int(row["step"]) == step:
-            return float(row["time_s"])
-    raise SystemExit(f"{run}/metrics.csv has no row at step {step}: pick a logged step")
 
 
 def snapshots(run: Path) -> dict[int, Path]:
@@ -144,9 +133,8 @@ def main() -> None:
     found = snapshots(args.run)
     if args.snapshot not in found:
         raise SystemExit(f"no step-{args.snapshot}.ckpt; snapshots: {sorted(found)}")
-    budget_s = seconds_at(args.run, args.snapshot)
-    if args.budget_minutes is not None:  # e.g. a quick check of this script
-        budget_s = 60 * args.budget_minutes
+    snapshot_s = seconds_at(args.run, args.snapshot)
+    budget_s = snapshot_s if args.budget_minutes is None else 60 * args.budget_minutes
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"rlgames step {args.snapshot}: SB3 gets {budget_s / 60:.1f} min")
 
@@ -156,25 +144,23 @@ def main() -> None:
     print(f"sb3: {sb3_step} steps in {sb3_s / 60:.1f} min ({sb3_step / sb3_s:.1f} steps/s)")
     nearest = min(found, key=lambda s: abs(s - sb3_step))
     arms = [  # (name, step, minutes, agent)
-        ("rlgames", args.snapshot, seconds_at(args.run, args.snapshot) / 60, found[args.snapshot]),
+        ("rlgames", args.snapshot, snapshot_s / 60, found[args.snapshot]),
         ("sb3", sb3_step, sb3_s / 60, Greedy(model.policy)),
-        ("rlgames", nearest, seconds_at(args.run, nearest) / 60, found[nearest]),
     ]
+    if nearest != args.snapshot:
+        arms.append(("rlgames", nearest, seconds_at(args.run, nearest) / 60, found[nearest]))
     if kept is not None:
         at_snapshot = copy.deepcopy(model.policy)  # not the model: its replay is ~5.6 GB
         at_snapshot.load_state_dict(kept)
         arms.append(("sb3", args.snapshot, float("nan"), Greedy(at_snapshot)))
-    summary, per_game = [], []
+    rows, per_game = [], []
     for name, step, minutes, agent in arms:
         if isinstance(agent, Path):
             agent, env, _ = load_agent(agent)
             env.close()
         scores = evaluate(agent, seeds, n_envs=2)
-        row = {"agent": name, "step": step, "minutes": round(minutes, 1)}
-        row |= {k: float(f(scores)) for k, f in (("mean", np.mean), ("std", np.std))}
-        row |= {"min": float(scores.min()), "median": float(np.median(scores))}
-        row["max"] = float(scores.max())
-        summary.append(row)
+        row = {"agent": name, "step": step, "minutes": round(minutes, 1), **summary(scores)}
+        rows.append(row)
         per_game += [{"agent": name, "step": step, "seed": s, "score": float(v)}
                      for s, v in zip(seeds, scores, strict=True)]  # fmt: skip
         print(
@@ -187,7 +173,7 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=["agent", "step", "seed", "score"])
         writer.writeheader()
         writer.writerows(per_game)
-    doc = {"budget_s": budget_s, "sb3_steps_per_s": sb3_step / sb3_s, "arms": summary}
+    doc = {"budget_s": budget_s, "sb3_steps_per_s": sb3_step / sb3_s, "arms": rows}
     (args.out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {args.out / 'sb3.csv'} and {args.out / 'summary.json'}")
 

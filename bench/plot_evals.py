@@ -12,13 +12,9 @@ the rows it drew.
 from __future__ import annotations
 
 import argparse
-import csv
 from pathlib import Path
 
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
+from rlgames.training.logs import read_rows
 
 
 def main() -> None:
@@ -37,7 +33,7 @@ def main() -> None:
     for spec in args.runs:
         run_dir, _, label = spec.partition(":")
         run = Path(run_dir)
-        evals = rows(run / "evals.csv")
+        evals = read_rows(run / "evals.csv")
         if not evals:
             raise SystemExit(f"{run}/evals.csv has no evaluations")
         key = "score_mean" if evals[0].get("score_mean") else "mean"
