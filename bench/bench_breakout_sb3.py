@@ -5,7 +5,14 @@ wall-clock as one snapshot of an rlgames run, then both evaluated the same way.
         --snapshot 300000 --out /root/rlgames-runs/sb3
 
 `--run` is a finished `rlgames train --env ALE/Breakout-v5` run whose defaults keep a
-weights-only snapshot every 50k steps (checkpoints/step-<N>.ckpt). The snapshot's wall
+weights-only snapshot every 50k steps (checkpoints/step-<N>.ckpt). When the snapshots are
+gone but the logs are kept, `--snapshot-file` names the weights of step `--snapshot`; the
+shipped agent is the committed run's step 450k:
+
+    .venv/bin/python bench/bench_breakout_sb3.py --run docs/results/breakout-run \\
+        --snapshot 450000 --snapshot-file pretrained --out /root/rlgames-runs/sb3
+
+The snapshot's wall
 seconds (metrics.csv, the run's in-training evaluations included) become SB3's budget: SB3
 trains on the same env and preprocessing rlgames trains on (`rlgames.make_env`: 84x84 gray,
 4 stacked, frame skip 4 max-pooled, no-op starts, FIRE on reset and after a lost life,
@@ -40,7 +47,7 @@ import torch
 from bench_breakout_ab import seconds_at
 
 import rlgames
-from rlgames.training.evaluation import evaluate_episodes, load_agent
+from rlgames.training.evaluation import evaluate_episodes, load_agent, resolve_checkpoint
 from rlgames.training.logs import summary
 
 ENV_ID = "ALE/Breakout-v5"
@@ -58,10 +65,18 @@ ZOO = {  # rl-baselines3-zoo hyperparams/dqn.yml, atari
 }
 
 
-def snapshots(run: Path) -> dict[int, Path]:
+def snapshots(run: Path, step: int, snapshot_file: str | None) -> dict[int, Path]:
+    """The run's weights by step: its step-<N>.ckpt files, or `snapshot_file` alone as `step`."""
+    if snapshot_file is not None:
+        return {step: resolve_checkpoint(snapshot_file, ENV_ID)}
     found = {int(p.stem.split("-")[1]): p for p in (run / "checkpoints").glob("step-*.ckpt")}
     if not found:
-        raise SystemExit(f"{run}/checkpoints has no step-<N>.ckpt snapshots (snapshot_every)")
+        raise SystemExit(
+            f"{run}/checkpoints has no step-<N>.ckpt snapshots (snapshot_every): pass "
+            "--snapshot-file with the weights of --snapshot"
+        )
+    if step not in found:
+        raise SystemExit(f"no step-{step}.ckpt; snapshots: {sorted(found)}")
     return found
 
 
@@ -119,6 +134,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", type=Path, required=True, help="the rlgames run directory")
     parser.add_argument("--snapshot", type=int, required=True, help="its step-<N>.ckpt to match")
+    parser.add_argument(
+        "--snapshot-file", help="the weights of --snapshot when the run kept no snapshots"
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--sb3-steps", type=int, default=400_000, help="SB3's run length")
     parser.add_argument("--seeds", default="0-29")
@@ -130,9 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     first, _, last = args.seeds.partition("-")
     seeds = list(range(int(first), int(last or first) + 1))
-    found = snapshots(args.run)
-    if args.snapshot not in found:
-        raise SystemExit(f"no step-{args.snapshot}.ckpt; snapshots: {sorted(found)}")
+    found = snapshots(args.run, args.snapshot, args.snapshot_file)
     snapshot_s = seconds_at(args.run, args.snapshot)
     budget_s = snapshot_s if args.budget_minutes is None else 60 * args.budget_minutes
     args.out.mkdir(parents=True, exist_ok=True)
@@ -158,7 +174,7 @@ def main() -> None:
         if isinstance(agent, Path):
             agent, env, _ = load_agent(agent)
             env.close()
-        scores = evaluate(agent, seeds, n_envs=2)
+        scores = evaluate(agent, seeds, n_envs=min(2, len(seeds)))
         row = {"agent": name, "step": step, "minutes": round(minutes, 1), **summary(scores)}
         rows.append(row)
         per_game += [{"agent": name, "step": step, "seed": s, "score": float(v)}
