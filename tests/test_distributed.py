@@ -12,6 +12,8 @@ import signal
 import numpy as np
 import pytest
 
+from browsers import browsers, drivers, none_left, ray_processes
+
 ray = pytest.importorskip("ray", reason="needs the ray extra (pip install 'rlgames[ray]')")
 from ray.cluster_utils import Cluster  # noqa: E402
 
@@ -39,6 +41,7 @@ def cluster():
     yield cluster, {node.node_id for node in workers}
     ray.shutdown()
     cluster.shutdown()
+    assert none_left(ray_processes), "Ray processes outlived the cluster's shutdown"
 
 
 def test_the_cluster_listens_on_loopback_only(cluster):
@@ -142,3 +145,37 @@ def test_a_distributed_run_resumes_with_new_actors_and_evaluates_like_any_run(cl
     result = evaluate_episodes(agent, env, 2, [0, 1])
     env.close()
     assert meta["train_config"]["actors"] == 2 and np.all(result["length"] > 0)
+
+
+DINO_TINY = dict(  # two browsers collecting; the learner barely learns
+    progress=False, tensorboard=False, plot_every=0, torch_threads=1, learning_starts=100,
+    train_freq=50, gradient_steps=1, buffer_size=2_000, actor_chunk=20, weights_every=5,
+    eval_every=0,
+)  # fmt: skip
+
+
+@pytest.mark.dino
+def test_two_dino_actors_each_own_a_browser_and_a_killed_one_leaves_none_behind(cluster, tmp_path):
+    """Actor 0 is SIGKILLed: its chromedriver and Chromium (a session of their own) outlive it
+    until Ray restarts it and the new process ends them; after close() none is left."""
+    assert not browsers(), "a browser of an earlier test is still running"
+    _, worker_ids = cluster
+    trainer = Trainer("ChromeDino-v0", out=tmp_path / "run", seed=4, actors=2, **DINO_TINY)
+    try:
+        placed = trainer.actor_nodes()
+        assert {p["node_id"] for p in placed} == worker_ids
+        trainer.train(200)
+        assert len(browsers()) == 2 and len(drivers()) == 2
+        received = trainer.fleet.received[0]
+        os.kill(placed[0]["pid"], signal.SIGKILL)
+        for _ in range(60):  # until the restarted actor has sent a chunk
+            trainer.train(40)
+            if trainer.fleet.received[0] > received:
+                break
+        after = trainer.actor_nodes()
+        assert after[0]["pid"] != placed[0]["pid"] and after[0]["reaped"] >= 2
+        assert len(browsers()) == 2  # the dead one's browser ended, the new one's running
+    finally:
+        trainer.close()
+    assert trainer.actor_stats.restarts == 1
+    assert none_left(browsers) and none_left(drivers)

@@ -4,7 +4,8 @@
 process, on whichever node Ray places it. It owns its envs (a vector env of n_envs, built as
 the single-process loop builds them: Dino, one browser each), acts with a CPU copy of the
 learner's online network at a fixed epsilon, and returns its steps as chunks (`chunks`).
-Only numpy arrays, numbers and plain dicts go in and out.
+Only numpy arrays, numbers and plain dicts go in and out. Under Ray an actor first ends the
+browsers its predecessor left if that process was killed (`orphans`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import torch
 
 from rlgames.agents import make_agent
 from rlgames.config import TrainConfig
+from rlgames.distributed import orphans
 from rlgames.distributed.chunks import ChunkWriter
 from rlgames.training.collector import Collector
 from rlgames.training.loop import make_train_envs
@@ -55,6 +57,8 @@ class Actor:
         compress: bool,
     ) -> None:
         torch.set_num_threads(1)  # one process per actor: many threads each would fight
+        tag = _ray_actor_id()  # the same across restarts
+        self.reaped = orphans.mark(tag) if tag is not None else 0
         config = TrainConfig(**train)
         self.envs = make_train_envs(env_id, config)
         try:
@@ -75,16 +79,14 @@ class Actor:
         self.version = -1
 
     def describe(self) -> dict[str, Any]:
-        """Where this actor runs: its process id and, under Ray, its node's id."""
+        """Where this actor runs (its process id and, under Ray, its node's id) and how many
+        processes its predecessor had left (`orphans.reap`)."""
         node = None
-        try:
+        if _ray_actor_id() is not None:
             import ray
 
-            if ray.is_initialized():
-                node = ray.get_runtime_context().get_node_id()
-        except ImportError:
-            pass
-        return {"pid": os.getpid(), "node_id": node}
+            node = ray.get_runtime_context().get_node_id()
+        return {"pid": os.getpid(), "node_id": node, "reaped": self.reaped}
 
     def set_weights(self, weights: dict[str, np.ndarray], version: int) -> None:
         """Act with these online-network weights from now on."""
@@ -116,3 +118,14 @@ class Actor:
     def close(self) -> None:
         """Close the envs (browsers, emulators)."""
         self.envs.close()
+
+
+def _ray_actor_id() -> str | None:
+    """The id of the Ray actor this process runs, or None outside one."""
+    try:
+        import ray
+    except ImportError:
+        return None
+    if not ray.is_initialized():
+        return None
+    return ray.get_runtime_context().get_actor_id()
