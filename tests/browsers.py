@@ -3,25 +3,34 @@ check what a run leaves behind."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from pathlib import Path
+
+
+def live_processes() -> list[tuple[int, int, bytes]]:
+    """(pid, process group, command line) of every live process (zombies, already dead, are
+    not counted)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        state, _, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+        if state != "Z":
+            found.append((int(entry), int(pgrp), cmdline))
+    return found
 
 
 def live_commands() -> list[tuple[int, list[bytes]]]:
-    """(pid, argv) of every live process (zombies, already dead, are left out)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            args = (entry / "cmdline").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            found.append((int(entry.name), args))
-    return found
+    """(pid, argv) of every live process."""
+    return [(pid, cmdline.split(b"\0")) for pid, _, cmdline in live_processes()]
 
 
 def browsers() -> list[int]:

@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from browsers import live_processes
+
 pytest.importorskip("selenium")
 pytest.importorskip("websocket")
 
@@ -24,26 +26,6 @@ pytestmark = [
     pytest.mark.dino,
     pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc"),
 ]
-
-
-def live_processes() -> list[tuple[int, int, bytes]]:
-    """(pid, process group, command line) of every live process (zombies, already dead, are
-    not counted)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read()
-        except OSError:
-            continue
-        state, _, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
-        if state != "Z":
-            found.append((int(entry), int(pgrp), cmdline))
-    return found
 
 
 def live_members(group: int) -> list[int]:

@@ -47,12 +47,11 @@ def trial(config: dict[str, Any], callbacks: Iterable[Callback] = ()) -> None:
     agent, seed = settings.pop("agent", None), int(settings.pop("seed", 0))
     out = Path.cwd() / RUN_DIR  # Tune runs each trial in a working directory of its own
     checkpoint = tune.get_checkpoint()
+    shutil.rmtree(out, ignore_errors=True)  # what a failed attempt wrote after its last report
     if checkpoint is not None:  # a retried trial: continue from the last report
-        shutil.rmtree(out, ignore_errors=True)  # what the failed attempt wrote after it
         checkpoint.to_directory(str(out))
         trainer = Trainer.resume(out, callbacks=callbacks)
     else:
-        shutil.rmtree(out, ignore_errors=True)
         settings.setdefault("progress", False)
         trainer = Trainer(env_id, agent, out=out, seed=seed, callbacks=callbacks, **settings)
     reporter = _Reporter(out, resumed_from=trainer.step)
