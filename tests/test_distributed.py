@@ -8,6 +8,7 @@ import csv
 import ipaddress
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -97,23 +98,30 @@ def test_actors_run_on_the_worker_nodes_and_every_chunk_reaches_the_replay(clust
     assert sum(int(r["length"]) for r in episodes) <= trainer.step
 
 
+def train_until_back(trainer, index, incarnation, steps, timeout_s=180):
+    """Train `steps` at a time until a chunk from actor `index`'s new process (not
+    `incarnation`) was added. Counting chunks would not do: one the dead process had finished
+    may still arrive after the kill."""
+    fleet, deadline = trainer.fleet, time.monotonic() + timeout_s  # a restart imports torch
+    while fleet.incarnations[index] in (None, incarnation) or fleet.failures[index]:
+        assert time.monotonic() < deadline, "the killed actor did not come back"
+        trainer.train(steps)
+
+
 def test_an_actor_killed_with_sigkill_is_restarted_and_training_goes_on(cluster, tmp_path):
     trainer = Trainer("CartPole-v1", out=tmp_path / "run", seed=2, actors=2, **TINY)
     killed = []
 
     def kill_once(t):
         if not killed and t.step >= 600:
-            pid = t.actor_nodes()[0]["pid"]
-            os.kill(pid, signal.SIGKILL)
-            killed.append((pid, t.fleet.received[0]))
+            actor = t.actor_nodes()[0]
+            os.kill(actor["pid"], signal.SIGKILL)
+            killed.append((actor["pid"], actor["incarnation"]))
 
     trainer.callbacks.append(kill_once)
     try:
         trainer.train(2_500)
-        for _ in range(30):  # until the restarted actor has sent a chunk (restarts take time)
-            if trainer.fleet.received[0] > killed[0][1]:
-                break
-            trainer.train(200)
+        train_until_back(trainer, 0, killed[0][1], steps=200)
         after = trainer.actor_nodes()
     finally:
         trainer.close()
@@ -166,12 +174,8 @@ def test_two_dino_actors_each_own_a_browser_and_a_killed_one_leaves_none_behind(
         assert {p["node_id"] for p in placed} == worker_ids
         trainer.train(200)
         assert len(browsers()) == 2 and len(drivers()) == 2
-        received = trainer.fleet.received[0]
         os.kill(placed[0]["pid"], signal.SIGKILL)
-        for _ in range(60):  # until the restarted actor has sent a chunk
-            trainer.train(40)
-            if trainer.fleet.received[0] > received:
-                break
+        train_until_back(trainer, 0, placed[0]["incarnation"], steps=40)
         after = trainer.actor_nodes()
         assert after[0]["pid"] != placed[0]["pid"] and after[0]["reaped"] >= 2
         assert len(browsers()) == 2  # the dead one's browser ended, the new one's running

@@ -11,6 +11,7 @@ browsers its predecessor left if that process was killed (`orphans`).
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 import numpy as np
@@ -77,16 +78,24 @@ class Actor:
         self.epsilon = float(epsilon)
         self.rng = np.random.default_rng(seed)
         self.version = -1
+        # Ray queues the calls sent while it restarts an actor and runs them on the new
+        # process: the learner tells a restart from the token changing.
+        self.incarnation = uuid.uuid4().hex
 
     def describe(self) -> dict[str, Any]:
-        """Where this actor runs (its process id and, under Ray, its node's id) and how many
-        processes its predecessor had left (`orphans.reap`)."""
+        """Where this actor runs (its process id and, under Ray, its node's id), its
+        `incarnation`, and how many processes its predecessor had left (`orphans.reap`)."""
         node = None
         if _ray_actor_id() is not None:
             import ray
 
             node = ray.get_runtime_context().get_node_id()
-        return {"pid": os.getpid(), "node_id": node, "reaped": self.reaped}
+        return {
+            "pid": os.getpid(),
+            "node_id": node,
+            "incarnation": self.incarnation,
+            "reaped": self.reaped,
+        }
 
     def set_weights(self, weights: dict[str, np.ndarray], version: int) -> None:
         """Act with these online-network weights from now on."""
@@ -95,7 +104,8 @@ class Actor:
 
     def collect(self, steps: int, random_actions: bool = False) -> dict[str, Any]:
         """Step the envs `steps` times (uniformly random actions if `random_actions`, as the
-        loop does before learning starts) and return the chunk, with the weights' version."""
+        loop does before learning starts) and return the chunk, with the weights' version and
+        this process's `incarnation`."""
         n = self.envs.num_envs
         for _ in range(int(steps)):
             if random_actions:
@@ -107,7 +117,11 @@ class Actor:
             self.writer.add(*transition)
             for episode in ended:
                 self.writer.episode(episode.env, episode.ret, episode.length, episode.score)
-        return {"chunk": self.writer.take(), "version": self.version}
+        return {
+            "chunk": self.writer.take(),
+            "version": self.version,
+            "incarnation": self.incarnation,
+        }
 
     def restart(self, seed: int) -> None:
         """Start new episodes in every sub-env (reset with `seed`): after a chunk was lost,

@@ -190,6 +190,7 @@ class _Fleet:
         self.pending: dict[Any, int] = {}
         self.failures = [0] * cfg.actors  # chunks failed in a row, per actor
         self.received = [0] * cfg.actors  # chunks received, per actor
+        self.incarnations: list[str | None] = [None] * cfg.actors  # each actor's process
         self.retry_at: dict[int, float] = {}  # actor -> when to ask it again
         self.weights: tuple[Any, int] | None = None
         self._log_path = trainer.out / "actors.csv"
@@ -232,16 +233,22 @@ class _Fleet:
             except ray.exceptions.ActorDiedError as error:
                 if error.actor_init_failed:  # its constructor raised: restarts cannot help
                     raise RuntimeError(f"actor {index} cannot start: {error}") from error
-                self._failed(index, error)
+                self._failed(index, str(error))
                 continue
             except (ray.exceptions.RayActorError, ray.exceptions.RayTaskError) as error:
-                self._failed(index, error)  # died, restarting, or its envs raised
+                self._failed(index, str(error))  # died, restarting, or its envs raised
+                continue
+            seen, self.incarnations[index] = self.incarnations[index], result["incarnation"]
+            if seen is not None and seen != result["incarnation"]:
+                # It died between two chunks and Ray ran the queued request on its new process,
+                # from its constructor's seed and maybe without weights: dropped, as if lost.
+                self._failed(index, "its process was restarted by Ray between two chunks")
                 continue
             self.failures[index] = 0
             self.received[index] += 1
             return index, result["chunk"]
 
-    def _failed(self, index: int, error: BaseException) -> None:
+    def _failed(self, index: int, error: str) -> None:
         """A chunk failed: the actor died (the first failure since its last chunk: counted,
         logged) or is still restarting; ask again after a pause that grows."""
         stats, cfg = self.trainer.actor_stats, self.trainer.config
@@ -253,13 +260,13 @@ class _Fleet:
             stats.restarts += 1
             lost = self.chunk * cfg.n_envs  # at most: it may have died before all its steps
             stats.lost_steps += lost
-            text = str(error).strip()
+            text = error.strip()
             self._log(index, "died", lost, text.splitlines()[0][:200] if text else "")
         self.failures[index] += 1
         if self.failures[index] >= MAX_FAILURES:
             raise RuntimeError(
                 f"actor {index} has not come back after {MAX_FAILURES} tries: {error}"
-            ) from error
+            )
         self.retry_at[index] = time.monotonic() + min(0.25 * self.failures[index], 2.0)
 
     def _retry_due(self) -> None:
