@@ -15,6 +15,7 @@ import io
 import numpy as np
 import pytest
 
+pytest.importorskip("gym_super_mario_bros", reason="needs the mario extra (not in the ray venv)")
 if int(importlib.metadata.version("gym-super-mario-bros").split(".")[0]) >= 9:
     pytest.skip("9.x reads its bytes numpy-2 safely itself", allow_module_level=True)
 
