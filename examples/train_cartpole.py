@@ -19,7 +19,7 @@ from rlgames.training import Trainer, evaluate, load_agent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--agent", default="dqn", choices=["dqn", "ddqn", "dueling"])
-    parser.add_argument("--steps", type=int, default=50_000)
+    parser.add_argument("--steps", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 

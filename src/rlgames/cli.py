@@ -1,6 +1,6 @@
 """The rlgames command: train, eval and play agents on pixel games and Gymnasium envs.
 
-    rlgames train --env CartPole-v1 --agent dqn --steps 50000 --seed 0 --out runs/cp
+    rlgames train --env CartPole-v1 --agent dqn --steps 30000 --seed 0 --out runs/cp
     rlgames train --resume runs/cp                    # continue a run where it stopped
     rlgames eval --checkpoint runs/cp --episodes 100 --seeds 0-99
     rlgames play --checkpoint runs/cp --record cartpole.gif
