@@ -110,10 +110,13 @@ def rllib_rate(env_id: str, runners: int, seconds: float) -> float:
     """RLlib's DQN (examples/rllib_dqn.py, its defaults) env steps/s over `seconds` after
     its first iteration."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    import ray
+    import rllib_dqn
     from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
-    from rllib_dqn import build
 
-    algo = build(env_id, runners)
+    # The env runners on the worker nodes cannot import examples/: send the module by value.
+    ray.cloudpickle.register_pickle_by_value(rllib_dqn)
+    algo = rllib_dqn.build(env_id, runners)
     try:
 
         def sampled(result: dict) -> int:
