@@ -7,20 +7,24 @@ RAY_VENV := .venv-ray
 # A CPU build of torch: `pip install torch` alone would pull several GB of CUDA wheels.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: demo test test-ray lint pytest setup chromium clean
+.PHONY: demo test test-ray lint pytest pytest-ray setup chromium clean
 
 # The shipped pretrained agent plays 5 seeded games of the real chrome://dino, headless: prints
 # each score, writes runs/demo/best.gif (the end of the best game) and runs/demo/scores.png.
 demo: $(VENV)/.installed chromium
 	$(VENV)/bin/python -m rlgames.demo --seeds 0-4 --out runs/demo
 
-test: lint pytest
+# Every test twice over: in the main venv on the newest Gymnasium, then in the ray venv on the
+# Gymnasium RLlib pins, where the Ray tests (a real multi-node cluster on this machine, RLlib,
+# Tune) run too.
+test: lint pytest pytest-ray
 
-# The distributed actors on a real multi-node Ray cluster on this machine, and the rest of the
-# suite on the Gymnasium RLlib pins (Mario stays in the main venv). Not yet part of `make test`
-# (issue 17 is in progress).
-test-ray: $(RAY_VENV)/.installed chromium
+# The Ray tests and the rest of the suite on RLlib's Gymnasium (Mario stays in the main venv:
+# the ray extra does not install it).
+pytest-ray: $(RAY_VENV)/.installed chromium
 	$(RAY_VENV)/bin/python -m pytest -q -m "not mario"
+
+test-ray: pytest-ray
 
 setup: $(VENV)/.installed
 
