@@ -8,6 +8,9 @@ RAY_VENV := .venv-ray
 TORCH_SPEC ?= torch==2.13.0
 
 .PHONY: demo test test-ray lint pytest pytest-ray setup chromium clean
+# One recipe at a time, even under `make -j`: both test runs start browsers, and the Dino tests
+# check that no other browser is running.
+.NOTPARALLEL:
 
 # The shipped pretrained agent plays 5 seeded games of the real chrome://dino, headless: prints
 # each score, writes runs/demo/best.gif (the end of the best game) and runs/demo/scores.png.

@@ -60,7 +60,13 @@ def run_seed(seed: int, args: argparse.Namespace) -> tuple[float, float, tuple |
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--steps", type=int, default=30_000)
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=30_000,
+        help="env steps per seed (the row's lr and beta schedules span 30,000: for another "
+        "length set lr_decay_steps and priority_beta_steps with --set too)",
+    )
     parser.add_argument("--agent", default="dqn")
     parser.add_argument("--eval-episodes", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1, help="torch threads")

@@ -6,7 +6,8 @@ measured alone (one actor's env steps/s with its CPU forward pass, one gradient 
 learner), how many actors one learner can consume before it saturates.
 
     .venv-ray/bin/python bench/bench_distributed.py --env CartPole-v1 --seconds 60
-    .venv-ray/bin/python bench/bench_distributed.py --env ALE/Breakout-v5 --seconds 90
+    .venv-ray/bin/python bench/bench_distributed.py --env ALE/Breakout-v5 --seconds 60 \
+        --threads 2 --rllib-runners
 
 Every arm uses the env's defaults row (replay ratio train_freq / gradient_steps included),
 learning from `--learning-starts`, and is timed over `--seconds` of wall-clock once learning

@@ -239,9 +239,10 @@ class _Fleet:
                 self._failed(index, str(error))  # died, restarting, or its envs raised
                 continue
             seen, self.incarnations[index] = self.incarnations[index], result["incarnation"]
-            if seen is not None and seen != result["incarnation"]:
+            if self.failures[index] == 0 and seen not in (None, result["incarnation"]):
                 # It died between two chunks and Ray ran the queued request on its new process,
                 # from its constructor's seed and maybe without weights: dropped, as if lost.
+                # (After a failed chunk the new process was restarted and sent weights first.)
                 self._failed(index, "its process was restarted by Ray between two chunks")
                 continue
             self.failures[index] = 0

@@ -1,6 +1,6 @@
 """The training room: the loop, its run state, checkpoints, logs and plots, evaluation.
 
-    trainer = rlgames.train("CartPole-v1", agent="dqn", steps=50_000, seed=0, out="runs/cp")
+    trainer = rlgames.train("CartPole-v1", agent="dqn", steps=30_000, seed=0, out="runs/cp")
     trainer = Trainer.resume("runs/cp"); trainer.train()   # continue, e.g. in a new process
     plot_run("runs/cp")                                     # runs/cp/curves.png from its CSVs
 

@@ -8,7 +8,7 @@ of each part of the run (agent, replay, run counters and generators, collector a
 logger), so a resume continues exactly; it is written every `checkpoint_minutes` of wall
 clock and at the end, so a kill loses at most that much.
 
-    trainer = rlgames.train("CartPole-v1", agent="dqn", steps=50_000, seed=0, out="runs/cp")
+    trainer = rlgames.train("CartPole-v1", agent="dqn", steps=30_000, seed=0, out="runs/cp")
     trainer = Trainer.resume("runs/cp"); trainer.train()   # continue, e.g. in a new process
 """
 
