@@ -216,3 +216,28 @@ def test_a_vector_env_that_cannot_play_the_episodes_as_asked_is_refused(envs, ep
 def test_max_score_must_be_positive():
     with pytest.raises(ValueError, match="max_score must be a positive number"):
         evaluate_episodes(Greedy(), ScoreEnv(), 1, [0], max_score=0)
+
+
+class FlagEnv(ScoreEnv):
+    """ScoreEnv that also reports Mario's x_pos (5 a step) and flag_get (on odd seeds)."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self.flag = bool((seed or 0) % 2)
+        obs, info = super().reset(seed=seed, options=options)
+        return obs, {**info, "x_pos": 0, "flag_get": False}
+
+    def step(self, action: Any):
+        obs, reward, done, truncated, info = super().step(action)
+        info.update(x_pos=5 * self.t, flag_get=done and self.flag)
+        return obs, reward, done, truncated, info
+
+
+def test_x_pos_and_flag_get_are_reported_at_the_episodes_end_by_one_env_or_a_batch():
+    seeds = [1, 2, 3]
+    one = evaluate_episodes(Greedy(), FlagEnv(), 3, seeds)
+    envs = gym.vector.SyncVectorEnv([FlagEnv] * 2, autoreset_mode=gym.vector.AutoresetMode.DISABLED)
+    batch = evaluate_episodes(BatchGreedy(), envs, 3, seeds)
+    for result in (one, batch):
+        assert result["x_pos"].tolist() == [15.0, 20.0, 25.0]  # 5 a step, seed + 2 steps
+        assert result["flag_get"].tolist() == [1.0, 0.0, 1.0]
+    assert "x_pos" not in evaluate_episodes(Greedy(), ScoreEnv(), 1, [0])  # where none is

@@ -67,6 +67,8 @@ def test_action_sets_are_the_tutorials_and_the_librarys():
         ({"actions": [["jump"]]}, "unknown buttons"),
         ({"reward": "score"}, "reward must be one of"),
         ({"render_mode": "human"}, "render_mode"),
+        ({"noop_max": -1}, "noop_max must be an integer >= 0"),
+        ({"noop_max": 2.5}, "noop_max must be an integer >= 0"),
     ],
 )
 def test_bad_arguments_are_rejected_before_the_emulator_starts(kwargs, message):
@@ -237,3 +239,57 @@ def test_make_env_runs_mario_in_parallel_processes():
         np.testing.assert_array_equal(obs[0], obs[1])  # same start, same actions
     finally:
         envs.close()
+
+
+class _RunRight:
+    """Presses "right" only (action 0 of the tutorial's set), on one env or a batch."""
+
+    def act(self, obs, epsilon: float = 0.0):
+        return 0 if obs.ndim == 3 else np.zeros(len(obs), dtype=np.int64)
+
+
+@pytest.mark.mario
+def test_evaluation_reports_x_pos_and_the_flag_at_each_episodes_end():
+    from rlgames.training.evaluation import evaluate_episodes
+
+    env = rlgames.make_env("SuperMarioBros-1-1-v0")
+    try:
+        one = evaluate_episodes(_RunRight(), env, 1, [0])
+    finally:
+        env.close()
+    envs = rlgames.make_env(
+        "SuperMarioBros-1-1-v0", n_envs=2, autoreset_mode=gym.vector.AutoresetMode.DISABLED
+    )
+    try:
+        two = evaluate_episodes(_RunRight(), envs, 2, [0, 1])
+    finally:
+        envs.close()
+    # Running right without jumping, Mario dies at the first goomba, short of the flag.
+    assert one["flag_get"].tolist() == [0.0] and two["flag_get"].tolist() == [0.0, 0.0]
+    assert 200 < one["x_pos"][0] < 1000
+    assert two["x_pos"].tolist() == [one["x_pos"][0]] * 2  # the emulator is deterministic
+    assert set(one) == {"seed", "return", "length", "score", "x_pos", "flag_get"}
+
+
+@pytest.mark.mario
+def test_noop_starts_press_nothing_for_a_seeded_number_of_frames():
+    noops = SuperMarioBrosEnv(world=1, stage=1, noop_max=30)
+    plain = SuperMarioBrosEnv(world=1, stage=1, actions="simple")  # its action 0 is NOOP
+    try:
+        starts = []
+        for seed in range(4):
+            frames = int(np.random.default_rng(seed).integers(0, 31))  # reset's own draw
+            obs, info = noops.reset(seed=seed)
+            plain.reset(seed=seed)
+            for _ in range(frames):
+                expected, *_, expected_info = plain.step(0)
+            if frames:
+                np.testing.assert_array_equal(obs, expected)
+                assert info == expected_info
+            again, _ = noops.reset(seed=seed)
+            np.testing.assert_array_equal(again, obs)  # the same seed, the same start
+            starts.append(frames)
+        assert len(set(starts)) > 1  # different seeds, different starts
+    finally:
+        noops.close()
+        plain.close()

@@ -237,6 +237,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from rlgames.training.evaluation import evaluate_episodes, load_agent
     from rlgames.training.logs import summary
 
@@ -265,10 +267,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     env_id = args.env or meta["env_id"]
     print(f"{env_id} {meta['agent']} step {meta['step']}: {episodes} episodes")
-    for key in ("return", "score", "length"):
+    for key in ("return", "score", "x_pos", "length"):
         if key in result:
             stats = summary(result[key])
             print(f"  {key:<7}" + "  ".join(f"{k} {v:.2f}" for k, v in stats.items()))
+    if "flag_get" in result:  # Super Mario Bros
+        flags = int(np.nansum(result["flag_get"]))
+        print(f"  flag rate {flags / episodes:.2f} ({flags} of {episodes} reached the flag)")
     if args.max_score is not None:
         stopped = int(result["stopped"].sum())
         print(f"  {stopped} of {episodes} games reached --max-score {args.max_score:g}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import io
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, SupportsFloat
 
@@ -112,6 +113,9 @@ class SuperMarioBrosEnv(gym.Env[np.ndarray, np.int64]):
     whole game, ending at game over. `actions`: "right_only" (tutorial), "simple", "complex",
     or a list of button combinations. `reward`: "tutorial" (the same on every backend) or
     "native" (the installed backend's own: equal to "tutorial" on 7.4.0, reshaped on 9.x).
+    `noop_max` > 0: each reset then presses no button for a number of frames drawn from
+    0..noop_max by ``self.np_random`` (seeded by ``reset(seed=...)``), so that the
+    deterministic emulator starts episodes in different states (as no-op starts do on Atari).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 60}
@@ -123,16 +127,20 @@ class SuperMarioBrosEnv(gym.Env[np.ndarray, np.int64]):
         actions: str | Sequence[Sequence[str]] = "right_only",
         reward: str = "tutorial",
         render_mode: str | None = None,
+        noop_max: int = 0,
     ) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f'render_mode must be None or "rgb_array", got {render_mode!r}')
         if reward not in REWARDS:
             raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+        if isinstance(noop_max, bool) or not isinstance(noop_max, numbers.Integral) or noop_max < 0:
+            raise ValueError(f"noop_max must be an integer >= 0, got {noop_max!r}")
         if (world is None) != (stage is None):
             raise ValueError("give both world and stage (one stage), or neither (whole game)")
         if world is not None and not (1 <= world <= 8 and 1 <= stage <= 4):
             raise ValueError(f"world must be 1-8 and stage 1-4, got {world}-{stage}")
         self.world, self.stage, self.reward, self.render_mode = world, stage, reward, render_mode
+        self.noop_max = int(noop_max)
         self._buttons = action_bytes(actions)
         self._meanings = [
             " ".join(c) for c in (ACTION_SETS[actions] if isinstance(actions, str) else actions)
@@ -148,10 +156,14 @@ class SuperMarioBrosEnv(gym.Env[np.ndarray, np.int64]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Back to the stage's first playable frame (the emulator is deterministic: `seed`
-        only seeds ``self.np_random``)."""
+        """Back to the stage's first playable frame, then `noop_max`'s random no-op frames if
+        any (the emulator is deterministic: `seed` only seeds ``self.np_random``, which draws
+        them)."""
         super().reset(seed=seed)
         self._game.reset()
+        if self.noop_max:
+            for _ in range(int(self.np_random.integers(0, self.noop_max + 1))):
+                self._game.step(BUTTONS["NOOP"])
         raw = self._game._get_info()  # both backends; 7.4.0's reset() returns no info
         if self._tutorial is not None:
             self._tutorial.reset(raw)

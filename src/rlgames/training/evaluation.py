@@ -40,6 +40,12 @@ def play_episode(
     return total, length, frames, info
 
 
+EPISODE_INFO = ("score", "x_pos", "flag_get")
+"""Numbers read from ``info`` at an episode's end, where the game reports them: its own score
+(Chrome Dino, Super Mario Bros), and Mario's x position and whether it reached the flag (1.0
+or 0.0; the mean over episodes is the flag rate)."""
+
+
 def evaluate(agent: Any, env: gym.Env, episodes: int, seeds: Iterable[int]) -> np.ndarray:
     """Greedy returns of `episodes` episodes; episode i is reset with the i-th seed."""
     return evaluate_episodes(agent, env, episodes, seeds)["return"]
@@ -63,11 +69,12 @@ def evaluate_episodes(
     uncounted until the last episode ends.
 
     Returns arrays (one entry per episode, in seed order) under "seed", "return", "length"
-    and, when the game reports its own score in ``info["score"]`` (Chrome Dino does),
-    "score": the score at the episode's end. `max_score` stops an episode once its score
-    (the game's own, else its return) reaches it; the episode counts exactly `max_score`, and
-    "stopped" (1.0 or 0.0) says which episodes it stopped. `callback(i, row)` sees each
-    episode's row as it ends (with several sub-envs, not in seed order).
+    and each `EPISODE_INFO` key the game reports in ``info`` (Chrome Dino "score"; Super Mario
+    Bros "score", "x_pos", "flag_get"), its value at the episode's end. `max_score` stops an
+    episode once its score (the game's own, else its return) reaches it; the episode counts
+    exactly `max_score`, and "stopped" (1.0 or 0.0) says which episodes it stopped.
+    `callback(i, row)` sees each episode's row as it ends (with several sub-envs, not in seed
+    order).
     """
     seeds = _episode_seeds(episodes, seeds)
     if max_score is not None and not max_score > 0:
@@ -85,7 +92,8 @@ def evaluate_episodes(
     returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     next_episode = n
     while max(playing) >= 0:
-        obs, reward, ended, scores = games.step(agent.act(obs, epsilon=0.0))
+        obs, reward, ended, infos = games.step(agent.act(obs, epsilon=0.0))
+        scores = infos["score"]
         returns += reward
         lengths += 1
         reached = np.zeros(n, dtype=bool)
@@ -103,8 +111,9 @@ def evaluate_episodes(
                     "return": float(returns[env_index]),
                     "length": int(lengths[env_index]),
                 }
-                if not np.isnan(scores[env_index]):
-                    row["score"] = float(scores[env_index])
+                for key, values in infos.items():
+                    if not np.isnan(values[env_index]):
+                        row[key] = float(values[env_index])
                 if max_score is not None:
                     key = "score" if "score" in row else "return"
                     row[key] = min(row[key], float(max_score))
@@ -143,8 +152,8 @@ def _episode_seeds(episodes: int, seeds: Iterable[int]) -> list[int]:
 
 class _Games:
     """One env or a vector env behind one interface: reset some sub-envs with seeds, step all
-    of them, and read rewards, ends and game scores (nan where a game reports none) as
-    arrays. One env's observation goes to the agent as it is, a vector env's as a batch."""
+    of them, and read rewards, ends and the `EPISODE_INFO` numbers (nan where a game reports
+    none) as arrays. One env's observation goes to the agent as it is, a vector env's as a batch."""
 
     def __init__(self, env: gym.Env | gym.vector.VectorEnv) -> None:
         self.env = env
@@ -164,18 +173,21 @@ class _Games:
             return obs
         return self.env.reset(seed=seeds[0])[0]
 
-    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         if self.batched:
             obs, reward, terminated, truncated, info = self.env.step(actions)
-            scores = np.full(self.num_envs, np.nan)
-            if "score" in info:
-                present = info.get("_score", np.ones(self.num_envs, dtype=bool))
-                scores[present] = np.asarray(info["score"], dtype=np.float64)[present]
-            return obs, np.asarray(reward, np.float64), terminated | truncated, scores
+            infos = {}
+            for key in EPISODE_INFO:
+                values = np.full(self.num_envs, np.nan)
+                if key in info:
+                    present = info.get(f"_{key}", np.ones(self.num_envs, dtype=bool))
+                    values[present] = np.asarray(info[key], dtype=np.float64)[present]
+                infos[key] = values
+            return obs, np.asarray(reward, np.float64), terminated | truncated, infos
         obs, reward, terminated, truncated, info = self.env.step(actions)
-        score = float(info["score"]) if "score" in info else np.nan
+        infos = {k: np.array([float(info[k]) if k in info else np.nan]) for k in EPISODE_INFO}
         ended = np.array([terminated or truncated])
-        return obs, np.array([float(reward)]), ended, np.array([score])
+        return obs, np.array([float(reward)]), ended, infos
 
 
 PRETRAINED: dict[str, str] = {
