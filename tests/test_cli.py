@@ -143,6 +143,21 @@ def test_config_file_is_read_and_command_line_wins(tmp_path):
     assert saved["agent_config"]["lr"] == 0.01
 
 
+def test_a_config_file_names_the_agent_and_steps_and_the_command_line_wins(tmp_path):
+    config = tmp_path / "settings.toml"
+    config.write_text('agent = "ddqn"\nsteps = 40\nlearning_starts = 20\n')
+    out, other = tmp_path / "run", tmp_path / "other"
+    rlgames("train", "--env", "CartPole-v1", "--out", str(out), "--config", str(config), *TINY[2:])
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["agent"] == "ddqn" and saved["total_steps"] == 40
+    rlgames(
+        "train", "--env", "CartPole-v1", "--out", str(other), "--config", str(config),
+        "--agent", "dqn", "--steps", "30", *TINY[2:],
+    )  # fmt: skip
+    saved = json.loads((other / "config.json").read_text())
+    assert saved["agent"] == "dqn" and saved["total_steps"] == 30
+
+
 def test_train_without_env_or_resume_says_what_is_missing():
     done = rlgames("train", "--steps", "10", check=False)
     assert done.returncode != 0 and "--env" in done.stderr

@@ -151,3 +151,24 @@ def test_logs_of_an_older_version_gain_the_new_columns_and_keep_their_rows(tmp_p
     old, new = rows(tmp_path / "episodes.csv")
     assert old["return"] == "2.0" and old["score"] == ""
     assert new["score"] == "7" and new["episode"] == "2"
+
+
+def test_mario_x_pos_and_flag_are_logged_per_episode_and_per_evaluation(tmp_path):
+    logger = RunLogger(tmp_path, tensorboard=False, progress=False)
+    logger.episode(step=10, env_index=0, ret=1.5, length=10, score=0, info={"x_pos": 300.0})
+    logger.episode(10, 0, 9.0, 20, 400, info={"x_pos": 3161.0, "flag_get": 1.0})
+    logger.episode(step=30, env_index=0, ret=2.5, length=10)  # a game without them
+    x_pos, flags = np.array([300.0, 3161.0, 1000.0, 700.0]), np.array([0.0, 1.0, 0.0, 0.0])
+    logger.evaluation(30, np.ones(4), info={"x_pos": x_pos, "flag_get": flags})
+    logger.evaluation(40, np.ones(4))
+    logger.close()
+    plot_run(tmp_path)
+    first, second, third = rows(tmp_path / "episodes.csv")
+    assert first["x_pos"] == "300.0" and first["flag_get"] == ""
+    assert second["x_pos"] == "3161.0" and second["flag_get"] == "1.0"
+    assert third["x_pos"] == third["flag_get"] == ""
+    mario, other = rows(tmp_path / "evals.csv")
+    assert float(mario["x_pos_mean"]) == 1290.25 and float(mario["x_pos_median"]) == 850.0
+    assert float(mario["x_pos_min"]) == 300.0 and float(mario["x_pos_max"]) == 3161.0
+    assert float(mario["flag_rate"]) == 0.25
+    assert other["x_pos_mean"] == other["flag_rate"] == ""

@@ -230,7 +230,7 @@ def test_make_env_gives_the_tutorials_four_stacked_84x84_gray_frames():
 
 @pytest.mark.mario
 def test_make_env_runs_mario_in_parallel_processes():
-    envs = rlgames.make_env("SuperMarioBros-1-1-v0", n_envs=2, seed=0)
+    envs = rlgames.make_env("SuperMarioBros-1-1-v0", n_envs=2, seed=0, noop_max=0)
     try:
         assert isinstance(envs, gym.vector.AsyncVectorEnv)
         obs, _ = envs.reset(seed=0)
@@ -252,13 +252,16 @@ class _RunRight:
 def test_evaluation_reports_x_pos_and_the_flag_at_each_episodes_end():
     from rlgames.training.evaluation import evaluate_episodes
 
-    env = rlgames.make_env("SuperMarioBros-1-1-v0")
+    env = rlgames.make_env("SuperMarioBros-1-1-v0", noop_max=0)
     try:
         one = evaluate_episodes(_RunRight(), env, 1, [0])
     finally:
         env.close()
     envs = rlgames.make_env(
-        "SuperMarioBros-1-1-v0", n_envs=2, autoreset_mode=gym.vector.AutoresetMode.DISABLED
+        "SuperMarioBros-1-1-v0",
+        n_envs=2,
+        autoreset_mode=gym.vector.AutoresetMode.DISABLED,
+        noop_max=0,
     )
     try:
         two = evaluate_episodes(_RunRight(), envs, 2, [0, 1])
@@ -267,7 +270,7 @@ def test_evaluation_reports_x_pos_and_the_flag_at_each_episodes_end():
     # Running right without jumping, Mario dies at the first goomba, short of the flag.
     assert one["flag_get"].tolist() == [0.0] and two["flag_get"].tolist() == [0.0, 0.0]
     assert 200 < one["x_pos"][0] < 1000
-    assert two["x_pos"].tolist() == [one["x_pos"][0]] * 2  # the emulator is deterministic
+    assert two["x_pos"].tolist() == [one["x_pos"][0]] * 2  # no no-op starts: the same game
     assert set(one) == {"seed", "return", "length", "score", "x_pos", "flag_get"}
 
 
@@ -292,4 +295,20 @@ def test_noop_starts_press_nothing_for_a_seeded_number_of_frames():
         assert len(set(starts)) > 1  # different seeds, different starts
     finally:
         noops.close()
+        plain.close()
+
+
+@pytest.mark.mario
+def test_make_env_starts_mario_after_seeded_noops_unless_told_not_to():
+    env = rlgames.make_env("SuperMarioBros-1-1-v0")
+    plain = rlgames.make_env("SuperMarioBros-1-1-v0", noop_max=0)
+    try:
+        assert env.unwrapped.noop_max == 30 and plain.unwrapped.noop_max == 0
+        starts = [env.reset(seed=seed)[0] for seed in range(4)]
+        np.testing.assert_array_equal(env.reset(seed=0)[0], starts[0])  # seeded
+        assert any(not np.array_equal(starts[0], other) for other in starts[1:])
+        firsts = [plain.reset(seed=seed)[0] for seed in range(2)]
+        np.testing.assert_array_equal(firsts[0], firsts[1])  # the emulator alone: one start
+    finally:
+        env.close()
         plain.close()

@@ -139,6 +139,29 @@ def test_epsilon_falls_linearly_then_stays(tmp_path):
     trainer.close()
 
 
+def test_exponential_epsilon_is_the_mario_tutorials_per_step_factor(tmp_path):
+    trainer = Trainer(
+        "CartPole-v1", out=tmp_path, seed=0, epsilon_schedule="exponential", epsilon_start=1.0,
+        epsilon_end=0.1, epsilon_decay_steps=9_210_340, **FAST,
+    )  # fmt: skip
+    for step in (0, 1, 1000, 700_000, 5_000_000):
+        assert trainer.epsilon(step) == pytest.approx(0.99999975**step, rel=1e-6)
+    assert trainer.epsilon(9_210_340) == trainer.epsilon(20_000_000) == 0.1
+    trainer.close()
+
+
+def test_max_minutes_stops_the_run_by_its_own_clock_and_checkpoints(tmp_path):
+    trainer = Trainer("CartPole-v1", out=tmp_path, seed=0, max_minutes=0.5 / 60, **FAST)
+    trainer.train(10_000_000)
+    trainer.close()
+    elapsed = trainer.logger.elapsed_s
+    assert 0 < trainer.step < 10_000_000 and 0.5 <= elapsed < 30
+    resumed = Trainer.resume(tmp_path)  # the limit counts resumed sessions too: none is left
+    resumed.train()
+    resumed.close()
+    assert resumed.step == trainer.step + 1  # one step, then the clock is checked
+
+
 def test_learning_rate_anneals_linearly_over_lr_decay_steps(tmp_path):
     trainer = Trainer(
         "CartPole-v1", out=tmp_path, seed=0, lr=1e-3, lr_end=0.0, lr_decay_steps=1000, **FAST
@@ -179,6 +202,12 @@ def test_unknown_setting_is_refused_with_the_known_names(tmp_path):
         ({"lr": float("nan")}, "AgentConfig.lr must be a finite number, got nan"),
         ({"epsilon_end": float("inf")}, "TrainConfig.epsilon_end must be a finite number"),
         ({"batch_size": 4.5}, "AgentConfig.batch_size must be an integer, got 4.5"),
+        ({"epsilon_schedule": "cosine"}, "must be one of 'linear', 'exponential'"),
+        (
+            {"epsilon_schedule": "exponential", "epsilon_end": 0.0},
+            "TrainConfig.epsilon_end must be > 0 with epsilon_schedule",
+        ),
+        ({"max_minutes": -1.0}, "TrainConfig.max_minutes must be >= 0.0"),
     ],
 )
 def test_bad_settings_are_refused_by_name_before_anything_is_written(tmp_path, settings, message):

@@ -9,7 +9,8 @@
 
 ``train`` takes every TrainConfig and AgentConfig field as an option (its docstring is the
 help text). Precedence: the env's row in `rlgames.training.defaults.DEFAULTS`, then
-``--config`` (a .json or .toml file of the same names), then options on the command line.
+``--config`` (a .json or .toml file of the same names, and ``agent`` and ``steps``), then
+options on the command line.
 """
 
 from __future__ import annotations
@@ -144,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--seed", type=int, help="seeds torch, numpy, random and the envs (default 0)")
     t.add_argument("--out", type=Path, help="run directory (default runs/<env>-<agent>-<seed>)")
-    t.add_argument("--config", type=Path, help="a .json or .toml file of settings")
+    t.add_argument(
+        "--config", type=Path, help="a .json or .toml file of settings (and agent, steps)"
+    )
     t.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue this run")
     add_dataclass_options(t, TrainConfig, "training loop (TrainConfig)")
     add_dataclass_options(t, _agent_config_cls(), "agent (AgentConfig)")
@@ -208,6 +211,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     reserved = {"command", "env", "agent", "steps", "seed", "out", "config", "resume"}
     options = {k: v for k, v in vars(args).items() if k not in reserved}
     settings = load_config_file(args.config) if args.config else {}
+    # A config file may name the agent and the run length too; options on the line win.
+    file_agent, file_steps = settings.pop("agent", None), settings.pop("steps", None)
+    args.agent = file_agent if args.agent is None else args.agent
+    args.steps = file_steps if args.steps is None else args.steps
     settings.update(options)
     if args.resume is not None:  # a config file's settings are judged like options
         with _settings_errors():

@@ -137,13 +137,20 @@ class TrainConfig:
     epsilon_end: float = 0.05
     """Exploration rate after epsilon_decay_steps, kept from then on."""
     epsilon_decay_steps: int = 10_000
-    """Env steps over which epsilon falls linearly from epsilon_start to epsilon_end."""
+    """Env steps over which epsilon falls from epsilon_start to epsilon_end."""
+    epsilon_schedule: str = "linear"
+    """How epsilon falls: "linear", or "exponential" (by the same factor each step, as in the
+    PyTorch Mario tutorial; epsilon_end must then be > 0)."""
     eval_every: int = 0
     """Env steps between greedy evaluations on a separate env (0 = never during training)."""
     eval_episodes: int = 10
     """Episodes per evaluation; episode i is reset with seed eval_seed + i."""
     eval_seed: int = 1_000_000
     """First seed of the evaluation episodes (kept apart from training seeds)."""
+    max_minutes: float = 0.0
+    """Stop the run after this many wall-clock minutes of training, resumed sessions
+    included (the same clock as the logs' time_s), checkpointing as at the end of its steps;
+    0 = no limit. For runs planned by time: ``--steps`` large, ``--max-minutes 120``."""
     checkpoint_minutes: float = 10.0
     """Wall-clock minutes between checkpoints, so that a kill, a crash or a reboot loses at
     most this much of the run (0 = none by time); one is always written at the end."""
@@ -198,7 +205,20 @@ class TrainConfig:
     merged into the env's row (a key set to null/None there takes the library default)."""
 
     def __post_init__(self) -> None:
-        check_fields(self, _TRAIN_BOUNDS, {"vectorization_mode": (None, "sync", "async")})
+        check_fields(
+            self,
+            _TRAIN_BOUNDS,
+            {
+                "vectorization_mode": (None, "sync", "async"),
+                "epsilon_schedule": ("linear", "exponential"),
+            },
+        )
+        if self.epsilon_schedule == "exponential" and not self.epsilon_end > 0:
+            raise ValueError(
+                'TrainConfig.epsilon_end must be > 0 with epsilon_schedule "exponential" '
+                f"(it falls by a constant factor), got {self.epsilon_end!r}; give a small "
+                'floor such as 0.01, or use "linear"'
+            )
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed; unknown names raise TypeError."""
@@ -222,6 +242,7 @@ _TRAIN_BOUNDS: Bounds = {
     "epsilon_decay_steps": (0, None),
     "eval_every": (0, None),
     "eval_episodes": (1, None),
+    "max_minutes": (0.0, None),
     "checkpoint_minutes": (0.0, None),
     "checkpoint_every": (0, None),
     "snapshot_every": (0, None),

@@ -27,7 +27,7 @@ GAME_DEFAULTS: dict[str, dict[str, Any]] = {
     "classic": {"skip": None, "gray": False, "size": None, "stack": None, "vector": "sync"},
     "atari": {"skip": 4, "gray": True, "size": 84, "stack": 4, "vector": "sync", "noop_max": 30},
     "dino": {"skip": 4, "gray": True, "size": 84, "stack": 4, "vector": "async"},
-    "mario": {"skip": 4, "gray": True, "size": 84, "stack": 4, "vector": "async"},
+    "mario": {"skip": 4, "gray": True, "size": 84, "stack": 4, "vector": "async", "noop_max": 30},
 }
 
 
@@ -80,7 +80,9 @@ def make_env(
     from ``render()``). Atari: the ALE's own frameskip is set to 1 so `skip` is ours (max-pooled
     over the last two frames against flicker), with random no-op starts and FIRE on reset;
     `episodic_life` ends episodes on a lost life (for training); `clip_reward` clips rewards to
-    [-1, 1]. If `seed` is given, the env is reset once with it (sub-env i of a vector env gets
+    [-1, 1]. Mario starts each episode after 0-30 seeded no-op frames (``noop_max``; 0 for
+    none), as Atari does, so that the deterministic emulator plays more than one game. If
+    `seed` is given, the env is reset once with it (sub-env i of a vector env gets
     seed + i) and its action space seeded, so later ``reset()`` calls continue reproducibly.
     `max_episode_steps` (a keyword for the game) counts the agent's steps: on Atari and Mario it
     is applied above the frame skip, not to the emulator's frames; with `episodic_life` it is
@@ -175,6 +177,7 @@ def _make_one(
         env = preprocess(env, skip=None, gray=gray, size=size, stack=stack)
     elif family == "mario":
         limit = env_kwargs.pop("max_episode_steps", None)
+        env_kwargs.setdefault("noop_max", GAME_DEFAULTS["mario"]["noop_max"])
         env = gym.make(env_id, **env_kwargs)
         env = preprocess(env, skip=skip, gray=gray, size=size, stack=stack)
         if limit is not None:  # agent steps, not the emulator's frames under the skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -10,15 +10,22 @@ import numpy as np
 
 from rlgames.training.envstate import capture_envs, restore_envs
 
+EPISODE_INFO = ("score", "x_pos", "flag_get")
+"""Numbers read from ``info`` at an episode's end, where the game reports them: its own score
+(Chrome Dino, Super Mario Bros), and Mario's x position and whether it reached the flag (1.0
+or 0.0; the mean over episodes is the flag rate)."""
+
 
 @dataclass
 class Episode:
-    """An episode that has just ended in sub-env `env` (`score`: the game's own, if any)."""
+    """An episode that has just ended in sub-env `env` (`score`: the game's own, if any;
+    `info`: the other `EPISODE_INFO` numbers its game reports, e.g. Mario's x_pos)."""
 
     env: int
     ret: float
     length: int
     score: float | None
+    info: dict[str, float] = field(default_factory=dict)
 
 
 class Collector:
@@ -50,11 +57,12 @@ class Collector:
         self.ep_length += 1
         ended = []
         if done.any():
-            scores = _final_scores(infos)
+            final = final_info(infos)
             for i in np.flatnonzero(done):
-                score = None if scores is None or not scores[1][i] else float(scores[0][i])
+                numbers = {k: float(v[i]) for k, (v, has) in final.items() if has[i]}
+                score = numbers.pop("score", None)
                 ret, length = float(self.ep_return[i]), int(self.ep_length[i])
-                ended.append(Episode(int(i), ret, length, score))
+                ended.append(Episode(int(i), ret, length, score, numbers))
                 self.ep_return[i], self.ep_length[i] = 0.0, 0
         self.obs = next_obs
         return transition, ended
@@ -84,12 +92,14 @@ class Collector:
             self.ep_return[:], self.ep_length[:] = 0.0, 0
 
 
-def _final_scores(infos: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(scores, which sub-envs have one) at the end of episodes, or None: games that keep
-    their own score (Chrome Dino) put it in info["score"]. With same-step autoreset the
-    ending step's info is under "final_info" (infos itself is the new episode's)."""
+def final_info(infos: dict[str, Any]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each `EPISODE_INFO` key the game reports at the end of episodes: key -> (values, which
+    sub-envs have one). With same-step autoreset the ending step's info is under
+    "final_info" (infos itself is the new episode's)."""
     final = infos.get("final_info", infos)
-    if "score" not in final:
-        return None
-    scores = np.asarray(final["score"])
-    return scores, np.asarray(final.get("_score", np.ones(len(scores), dtype=bool)))
+    found = {}
+    for key in EPISODE_INFO:
+        if key in final:
+            values = np.asarray(final[key], dtype=np.float64)
+            found[key] = values, np.asarray(final.get(f"_{key}", np.ones(len(values), bool)))
+    return found

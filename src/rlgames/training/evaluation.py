@@ -19,6 +19,7 @@ from rlgames.training.checkpoint import (
     load_parts,
     save_parts,
 )
+from rlgames.training.collector import EPISODE_INFO
 
 
 def play_episode(
@@ -38,12 +39,6 @@ def play_episode(
     if record_from is not None:
         frames.append(env.render())
     return total, length, frames, info
-
-
-EPISODE_INFO = ("score", "x_pos", "flag_get")
-"""Numbers read from ``info`` at an episode's end, where the game reports them: its own score
-(Chrome Dino, Super Mario Bros), and Mario's x position and whether it reached the flag (1.0
-or 0.0; the mean over episodes is the flag rate)."""
 
 
 def evaluate(agent: Any, env: gym.Env, episodes: int, seeds: Iterable[int]) -> np.ndarray:

@@ -3,12 +3,13 @@
 `RunLogger` writes into one directory:
 
 - ``episodes.csv``: one row per finished episode (step, episode, env, return, length, the
-  game's own score where it reports one in ``info["score"]``, and wall seconds of training);
+  game's own score where it reports one in ``info["score"]``, Super Mario Bros' final
+  ``x_pos`` and ``flag_get`` (1 or 0), and wall seconds of training);
 - ``metrics.csv``: one row per log interval (epsilon, loss, mean Q, steps/s, recent return,
   the replay's bytes in use);
 - ``evals.csv``: one row per greedy evaluation (mean, std, min, median, max of the returns,
-  the same of the game scores where the game reports them, the run's wall seconds when it
-  began and its own seconds);
+  the same of the game scores where the game reports them, of Mario's final x_pos and its
+  flag rate, the run's wall seconds when it began and its own seconds);
 - ``curves.png`` is drawn from these CSVs by `rlgames.training.plots.plot_run`;
 - ``tensorboard/``: the same scalars, when the ``tensorboard`` package is installed.
 
@@ -29,7 +30,17 @@ import numpy as np
 
 from rlgames.fileio import atomic_write
 
-EPISODE_COLUMNS = ("step", "episode", "env", "return", "length", "score", "time_s")
+EPISODE_COLUMNS = (
+    "step",
+    "episode",
+    "env",
+    "return",
+    "length",
+    "score",
+    "x_pos",
+    "flag_get",
+    "time_s",
+)
 METRIC_COLUMNS = (
     "step",
     "episodes",
@@ -43,7 +54,15 @@ METRIC_COLUMNS = (
     "replay_bytes",
 )
 STATS = ("mean", "std", "min", "median", "max")
-EVAL_COLUMNS = ("step", *STATS, *(f"score_{k}" for k in STATS), "time_s", "eval_s")
+EVAL_COLUMNS = (
+    "step",
+    *STATS,
+    *(f"score_{k}" for k in STATS),
+    *(f"x_pos_{k}" for k in STATS),
+    "flag_rate",
+    "time_s",
+    "eval_s",
+)
 TABLES = {"episodes": EPISODE_COLUMNS, "metrics": METRIC_COLUMNS, "evals": EVAL_COLUMNS}
 RECENT = 100
 """Episodes in the "recent" return/length averages and the curves' moving average."""
@@ -165,9 +184,16 @@ class RunLogger:
         return float(np.mean(self._returns)) if self._returns else float("nan")
 
     def episode(
-        self, step: int, env_index: int, ret: float, length: int, score: float | None = None
+        self,
+        step: int,
+        env_index: int,
+        ret: float,
+        length: int,
+        score: float | None = None,
+        info: dict[str, float] | None = None,
     ) -> None:
-        """Record one finished episode (`score`: the game's own, when it reports one)."""
+        """Record one finished episode (`score`: the game's own, when it reports one; `info`:
+        Mario's "x_pos" and "flag_get", when the game reports them)."""
         self._returns.append(float(ret))
         self._lengths.append(int(length))
         self.rows["episodes"] += 1
@@ -179,6 +205,8 @@ class RunLogger:
             "return": ret,
             "length": length,
             "score": "" if score is None else score,
+            "x_pos": (info or {}).get("x_pos", ""),
+            "flag_get": (info or {}).get("flag_get", ""),
             "time_s": round(self.elapsed_s, 3),
         }
         self._writers["episodes"].writerow(row)
@@ -231,16 +259,23 @@ class RunLogger:
         scores: np.ndarray | None = None,
         *,
         started_s: float | None = None,
+        info: dict[str, np.ndarray] | None = None,
     ) -> dict[str, float]:
-        """Write one row of greedy-evaluation statistics (of returns, and of game scores when
-        given) and return it. `started_s` is `elapsed_s` when the evaluation began (default:
-        now): the row's ``time_s``, the wall seconds the agent had trained (earlier
-        evaluations included); ``eval_s`` is the evaluation's own."""
+        """Write one row of greedy-evaluation statistics (of returns, of game scores when
+        given, of `info`'s "x_pos" and the mean of its "flag_get" when given) and return it.
+        `started_s` is `elapsed_s` when the evaluation began (default: now): the row's
+        ``time_s``, the wall seconds the agent had trained (earlier evaluations included);
+        ``eval_s`` is the evaluation's own."""
         now = self.elapsed_s
         started = now if started_s is None else float(started_s)
         row: dict[str, Any] = {"step": step, **summary(returns)}
         if scores is not None and len(scores):
             row.update({f"score_{k}": v for k, v in summary(scores).items()})
+        info = info or {}
+        if len(info.get("x_pos", ())):
+            row.update({f"x_pos_{k}": v for k, v in summary(info["x_pos"]).items()})
+        if len(info.get("flag_get", ())):
+            row["flag_rate"] = float(np.mean(info["flag_get"]))
         row.update(time_s=round(started, 3), eval_s=round(now - started, 3))
         self._writers["evals"].writerow(row)
         self.rows["evals"] += 1
@@ -249,6 +284,10 @@ class RunLogger:
             self._tb.add_scalar("eval/mean_return", row["mean"], step)
             if "score_mean" in row:
                 self._tb.add_scalar("eval/mean_score", row["score_mean"], step)
+            if "x_pos_mean" in row:
+                self._tb.add_scalar("eval/mean_x_pos", row["x_pos_mean"], step)
+            if "flag_rate" in row:
+                self._tb.add_scalar("eval/flag_rate", row["flag_rate"], step)
         return row
 
     def progress(self, n: int, epsilon: float, total_steps: int | None = None) -> None:

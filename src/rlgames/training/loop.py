@@ -27,7 +27,7 @@ from rlgames.agents import make_agent
 from rlgames.config import TrainConfig
 from rlgames.envs.factory import make_env
 from rlgames.fileio import atomic_write
-from rlgames.schedules import LinearSchedule
+from rlgames.schedules import ExponentialSchedule, LinearSchedule
 from rlgames.training.checkpoint import CheckpointError, check_compatible, save_parts
 from rlgames.training.collector import Collector
 from rlgames.training.evaluation import evaluate_episodes
@@ -115,7 +115,8 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.total_steps = int(total_steps)
         self.run = RunState(seed=self.seed, learn_from=self.config.learning_starts)
-        self.epsilon_schedule = LinearSchedule(
+        schedule = {"linear": LinearSchedule, "exponential": ExponentialSchedule}
+        self.epsilon_schedule = schedule[self.config.epsilon_schedule](
             self.config.epsilon_start, self.config.epsilon_end, self.config.epsilon_decay_steps
         )
         self.logger: RunLogger | None = None
@@ -242,7 +243,9 @@ class Trainer:
         run.step += n
         for episode in ended:
             run.episodes += 1
-            self.logger.episode(run.step, episode.env, episode.ret, episode.length, episode.score)
+            self.logger.episode(
+                run.step, episode.env, episode.ret, episode.length, episode.score, episode.info
+            )
 
     def _learning_round(self, before: int) -> None:
         """gradient_steps updates for each train_freq boundary crossed since `before`."""
@@ -262,7 +265,7 @@ class Trainer:
 
     def _periodic_work(self, before: int) -> bool:
         """Logs, progress, evaluation, plot, checkpoint and callbacks when due; False when a
-        callback asks to stop."""
+        callback asks to stop or the run has had its max_minutes."""
         cfg, step = self.config, self.run.step
         if crossed(before, step, cfg.log_every):
             self._log_metrics()
@@ -281,7 +284,8 @@ class Trainer:
         if crossed(before, step, cfg.snapshot_every):
             self._save(self.checkpoint_dir / f"step-{step}.ckpt", with_replay=False)
         answers = [callback(self) for callback in list(self.callbacks)]  # every one runs
-        return all(answer is not False for answer in answers)
+        out_of_time = cfg.max_minutes > 0 and self.logger.elapsed_s >= 60 * cfg.max_minutes
+        return not out_of_time and all(answer is not False for answer in answers)
 
     def _log_metrics(self) -> None:
         run = self.run
@@ -300,8 +304,9 @@ class Trainer:
         logger = self._open_logger()
         started = logger.elapsed_s
         result = evaluate_episodes(self.agent, self._eval_env, n, seeds)
+        info = {k: result[k] for k in ("x_pos", "flag_get") if k in result}
         row = logger.evaluation(
-            self.run.step, result["return"], result.get("score"), started_s=started
+            self.run.step, result["return"], result.get("score"), started_s=started, info=info
         )
         self.last_eval = row
         if self.run.best_eval is None or row["mean"] > self.run.best_eval:

@@ -35,9 +35,9 @@ def _column(rows: list[dict[str, str]], key: str) -> np.ndarray:
 
 
 def plot_run(run_dir: str | Path, path: str | Path | None = None) -> Path:
-    """Draw return (and the game's score where it reports one), episode length, loss and
-    mean Q against env steps, each with a moving average, and the greedy evaluations; write
-    the PNG to `path` (default ``run_dir/curves.png``) and return its path."""
+    """Draw return (and the game's score, Mario's final x position where reported), episode
+    length, loss and mean Q against env steps, each with a moving average, and the greedy
+    evaluations; write the PNG to `path` (default ``run_dir/curves.png``) and return its path."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -53,6 +53,8 @@ def plot_run(run_dir: str | Path, path: str | Path | None = None) -> Path:
     ]
     if episodes and np.isfinite(_column(episodes, "score")).any():
         panels.insert(1, ("Game score", episodes, "score"))
+    if episodes and np.isfinite(_column(episodes, "x_pos")).any():  # Super Mario Bros
+        panels.insert(1, ("Final x position", episodes, "x_pos"))
     cols = (len(panels) + 1) // 2
     fig = Figure(figsize=(5.5 * cols, 7), tight_layout=True)
     FigureCanvasAgg(fig)
@@ -66,8 +68,8 @@ def plot_run(run_dir: str | Path, path: str | Path | None = None) -> Path:
             ax.plot(x, y, alpha=0.3, lw=0.8, marker=dots, label="raw")
             window = RECENT if rows is episodes else 10
             ax.plot(x, moving_average(y, window), lw=1.5, label=f"mean of last {window}")
-        if key in ("return", "score") and evals:
-            name = "mean" if key == "return" else "score_mean"
+        if key in ("return", "score", "x_pos") and evals:
+            name = "mean" if key == "return" else f"{key}_mean"
             ax.plot(_column(evals, "step"), _column(evals, name), "o-", label="greedy eval")
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize=8)
