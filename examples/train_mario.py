@@ -1,77 +1,78 @@
-"""Train Double DQN on Super Mario Bros with the PyTorch Mario tutorial's settings as defaults.
+"""Train an agent on Super Mario Bros: rlgames' own Mario settings, or the PyTorch tutorial's.
 
-The tutorial ("Train a Mario-playing RL Agent", pytorch.org/tutorials) plays 1-1 with two
-actions (right, right + A), skips 4 frames, grays, resizes to 84x84 and stacks 4 frames: that is
-``rlgames.make_env("SuperMarioBros-1-1-v0")`` as it is. Its agent's settings are `TUTORIAL`
-below; every one can be overridden on the command line:
+Without options this is ``rlgames train --env SuperMarioBros-1-1-v0``: the Mario row of
+`rlgames.training.defaults` (dueling double DQN, prioritized replay, 3-step returns, the
+tutorial's two actions, two emulators, two hours; docs/results/mario.md). ``--tutorial`` takes
+the PyTorch Mario tutorial's settings instead, from examples/configs/mario_tutorial.toml
+(Double DQN, gamma 0.9, its epsilon schedule). Any setting can be changed with ``--set``:
 
-    .venv/bin/python examples/train_mario.py --steps 20000            # a smoke run
-    .venv/bin/python examples/train_mario.py --stage 1-2 --actions simple --n-envs 4
+    .venv/bin/python examples/train_mario.py --max-minutes 5             # a smoke run
+    .venv/bin/python examples/train_mario.py --tutorial --out runs/mario-tutorial
+    .venv/bin/python examples/train_mario.py --stage 1-2 --set n_envs=4 --set lr=1e-4
 
-The run directory (default runs/mario-<world>-<stage>-seed<seed>) holds metrics.csv,
-episodes.csv, curves.png, TensorBoard events and checkpoints; ``rlgames eval --checkpoint
-RUN_DIR`` and ``rlgames play --checkpoint RUN_DIR --record mario.gif`` use them.
+The run directory (default runs/mario-<stage>-seed<seed>) holds metrics.csv, episodes.csv
+(with each episode's final x_pos and flag), evals.csv, curves.png and checkpoints;
+``rlgames eval --checkpoint RUN_DIR`` and ``rlgames play --checkpoint RUN_DIR --record
+mario.gif`` use them, and ``rlgames train --resume RUN_DIR`` continues it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
 
 import rlgames
+from rlgames.config import load_config_file
 
-#: The tutorial's MarioNet/Mario settings, named as rlgames' TrainConfig/AgentConfig fields.
-TUTORIAL: dict[str, Any] = {
-    "lr": 0.00025,  # Adam learning rate
-    "gamma": 0.9,  # discount
-    "batch_size": 32,
-    "buffer_size": 100_000,  # replay capacity (transitions)
-    "learning_starts": 10_000,  # "burnin": env steps before the first update
-    "train_freq": 3,  # "learn_every": env steps between updates
-    "gradient_steps": 1,
-    "target_update": 3_333,  # "sync_every" 10,000 env steps = 3,333 updates at train_freq 3
-    "loss": "huber",  # SmoothL1Loss
-    "grad_clip": 0.0,  # the tutorial does not clip gradients
-    "epsilon_start": 1.0,
-    "epsilon_end": 0.1,
-    # The tutorial multiplies epsilon by 0.99999975 per step: 0.1 after ~9.2 M steps. rlgames'
-    # schedule is linear; it reaches 0.1 at the same step, but higher in between.
-    "epsilon_decay_steps": 9_210_000,
-    "checkpoint_every": 500_000,  # "save_every"
-}
+TUTORIAL_CONFIG = Path(__file__).parent / "configs" / "mario_tutorial.toml"
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stage", default="1-1", help='world-stage, e.g. "1-1", or "all"')
-    parser.add_argument("--actions", default="right_only", help="right_only, simple or complex")
-    parser.add_argument("--agent", default="ddqn", help="ddqn (the tutorial's), dqn or dueling")
-    parser.add_argument("--steps", type=int, default=1_000_000, help="env steps (4 frames each)")
+    parser.add_argument("--tutorial", action="store_true", help="the PyTorch tutorial's settings")
+    parser.add_argument("--steps", type=int, help="env steps (default: the settings')")
+    parser.add_argument("--max-minutes", type=float, help="stop after this many minutes")
     parser.add_argument("--seed", type=int, default=0, help="seeds torch, numpy and the envs")
-    parser.add_argument("--n-envs", type=int, default=1, help="parallel emulators (processes)")
     parser.add_argument("--out", help="run directory (default runs/mario-<stage>-seed<seed>)")
-    for name, value in TUTORIAL.items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="any TrainConfig/AgentConfig setting, the value read as JSON (repeatable)",
+    )  # fmt: skip
     return parser.parse_args()
+
+
+def settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The tutorial's file (or nothing: the env's row), then --max-minutes and --set."""
+    settings = load_config_file(TUTORIAL_CONFIG) if args.tutorial else {}
+    if args.max_minutes is not None:
+        settings["max_minutes"] = args.max_minutes
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set takes NAME=VALUE, got {item!r}")
+        try:
+            settings[name.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[name.strip()] = value  # a bare word such as dueling
+    return settings
 
 
 def main() -> None:
     args = parse_args()
-    env_id = (
-        "rlgames/SuperMarioBros-v0"
-        if args.stage == "all"
-        else f"rlgames/SuperMarioBros-{args.stage}-v0"
-    )
-    settings = {name: getattr(args, name) for name in TUTORIAL}
-    if args.n_envs > 1:
-        settings.update(n_envs=args.n_envs, vectorization_mode="async")
+    stage = "" if args.stage == "all" else f"-{args.stage}"
+    settings = settings_of(args)
+    agent = settings.pop("agent", None)
+    steps = args.steps if args.steps is not None else settings.pop("steps", None)
+    settings.pop("steps", None)
     trainer = rlgames.train(
-        env_id,
-        agent=args.agent,
-        steps=args.steps,
+        f"rlgames/SuperMarioBros{stage}-v0",
+        agent=agent,
+        steps=steps,
         seed=args.seed,
         out=args.out or f"runs/mario-{args.stage}-seed{args.seed}",
-        env_kwargs={"actions": args.actions},
         **settings,
     )
     print(f"done: {trainer.step} env steps, {trainer.episodes} episodes, run in {trainer.out}")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -341,6 +343,38 @@ def test_ctrl_c_during_train_checkpoints_and_says_so_in_one_line(tmp_path):
     assert proc.returncode == 130, stderr
     assert "interrupted: training stopped at step" in stdout and "Traceback" not in stderr
     assert (out / "checkpoints" / "latest.ckpt").exists()
+
+
+def test_ctrl_c_to_the_whole_job_with_async_workers_stops_cleanly(tmp_path):
+    # A terminal's Ctrl-C goes to every process of the job, the vector env's workers too.
+    out = tmp_path / "run"
+
+    def own_group_with_default_sigint():
+        os.setsid()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rlgames.cli", "train", "--env", "CartPole-v1", "--steps",
+         "10000000", "--n-envs", "2", "--vectorization-mode", "async", "--out", str(out),
+         *TINY],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=own_group_with_default_sigint,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "metrics.csv").exists() or len((out / "metrics.csv").read_text()) < 60:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, stderr
+    assert "interrupted: training stopped at step" in stdout, stderr
+    assert "Traceback" not in stderr and "Broken pipe" not in stderr
+    resumed = rlgames("train", "--resume", str(out), "--steps", "1", check=False)
+    assert resumed.returncode == 0, resumed.stderr  # the checkpoint is whole
 
 
 @pytest.mark.parametrize(

@@ -126,6 +126,25 @@ def test_breakout_max_episode_steps_counts_the_agents_steps_not_emulator_frames(
     env.close()
 
 
+@pytest.mark.mario
+def test_max_episode_steps_0_adds_no_limit():
+    from gymnasium.wrappers import TimeLimit
+
+    def limits(env):
+        while env is not None:
+            if isinstance(env, TimeLimit):
+                yield env._max_episode_steps
+            env = getattr(env, "env", None)
+
+    capped = rlgames.make_env("SuperMarioBros-1-1-v0", max_episode_steps=7)
+    free = rlgames.make_env("SuperMarioBros-1-1-v0", max_episode_steps=0)
+    try:
+        assert list(limits(capped)) == [7] and list(limits(free)) == []
+    finally:
+        capped.close()
+        free.close()
+
+
 @pytest.mark.atari
 @pytest.mark.parametrize("action", [-1, 4, 1.5, "fire"])
 def test_breakout_refuses_an_action_outside_its_space_in_one_error(action):

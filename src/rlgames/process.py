@@ -4,6 +4,12 @@
   checkpoint; the previous handler is put back afterwards. Not installed where SIGINT is
   ignored (jobs started with ``&`` from a script, some CI runners), outside the main
   thread, or when ``RLGAMES_NO_SIGNAL_HANDLERS=1``.
+- **SIGINT in the worker processes of an async vector env** made by `rlgames.make_env`:
+  ignored there, so that a Ctrl-C, which a terminal sends to the whole process group, reaches
+  only the main process, whose training then stops cleanly with a checkpoint (gymnasium's
+  workers would otherwise die of it mid-step and the main process fail on a broken pipe).
+  The workers end when the env is closed or the main process exits. Not done when
+  ``RLGAMES_NO_SIGNAL_HANDLERS=1`` or when SIGINT is already ignored.
 - **SIGTERM with a Chrome Dino browser open**: ends the process's browsers before it dies
   (chromedriver runs in its own session and would outlive it). Installed only where SIGTERM
   has its default action, from the main thread; ``RLGAMES_NO_SIGNAL_HANDLERS=1`` leaves
@@ -41,3 +47,14 @@ def may_handle(signum: int, take_over: tuple = (signal.SIG_DFL,)) -> bool:
         return False
     current = signal.getsignal(signum)
     return any(current is disposition for disposition in take_over)
+
+
+def ignore_sigint_in_child(parent_pid: int) -> None:
+    """In a process other than `parent_pid` (a vector env's worker, which builds its env by
+    calling a function the parent gave it), ignore SIGINT: see this module's docstring."""
+    if os.getpid() == parent_pid:  # the parent builds one env itself, to read the spaces
+        return
+    if os.environ.get(NO_SIGNAL_HANDLERS, "").lower() in ("1", "true", "yes"):
+        return
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -6,6 +6,7 @@ game's default; pass a value to override it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,7 @@ from gymnasium.wrappers import (
     TimeLimit,
 )
 
+from rlgames.process import ignore_sigint_in_child
 from rlgames.registration import DINO_ID, MARIO_NAMESPACE
 from rlgames.wrappers import CheckAction, FrameStack, preprocess
 
@@ -84,12 +86,13 @@ def make_env(
     none), as Atari does, so that the deterministic emulator plays more than one game. If
     `seed` is given, the env is reset once with it (sub-env i of a vector env gets
     seed + i) and its action space seeded, so later ``reset()`` calls continue reproducibly.
-    `max_episode_steps` (a keyword for the game) counts the agent's steps: on Atari and Mario it
-    is applied above the frame skip, not to the emulator's frames; with `episodic_life` it is
-    the whole game's limit, across lives, and the FIRE presses that start a life count too.
-    `vectorization_mode` is "sync" or "async" (per-game default); `autoreset_mode` is passed to
-    the vector env (e.g. ``gymnasium.vector.AutoresetMode.SAME_STEP``). Other keywords go to the
-    game's constructor.
+    `max_episode_steps` (a keyword for the game; 0 = none but the game's own) counts the
+    agent's steps: on Atari and Mario it is applied above the frame skip, not to the
+    emulator's frames; with `episodic_life` it is the whole game's limit, across lives, and
+    the FIRE presses that start a life count too. `vectorization_mode` is "sync" or "async"
+    (per-game default; an async env's workers ignore SIGINT, see `rlgames.process`);
+    `autoreset_mode` is passed to the vector env (e.g.
+    ``gymnasium.vector.AutoresetMode.SAME_STEP``). Other keywords go to the game's constructor.
     """
     env_id = resolve_id(env_id)
     family = game_family(env_id)
@@ -125,7 +128,13 @@ def make_env(
     if mode == "sync":
         envs = gym.vector.SyncVectorEnv(fns, **vector_kwargs)
     elif mode == "async":
-        envs = gym.vector.AsyncVectorEnv(fns, **vector_kwargs)
+        parent = os.getpid()
+
+        def build_in_worker() -> gym.Env:
+            ignore_sigint_in_child(parent)  # Ctrl-C is the main process's (rlgames.process)
+            return build()
+
+        envs = gym.vector.AsyncVectorEnv([build_in_worker] * n_envs, **vector_kwargs)
     else:
         raise ValueError(f'vectorization_mode must be "sync" or "async", got {mode!r}')
     if seed is not None:
@@ -145,6 +154,8 @@ def _make_one(
 ) -> gym.Env:
     skip, gray, size, stack = options["skip"], options["gray"], options["size"], options["stack"]
     env_kwargs = dict(env_kwargs)  # each sub-env gets the caller's keywords afresh
+    if env_kwargs.get("max_episode_steps") == 0:  # 0: none added (TOML has no null)
+        del env_kwargs["max_episode_steps"]
     if family == "dino":
         obs_type = env_kwargs.pop("obs_type", "grayscale" if gray else "rgb")
         env_kwargs.setdefault("frame_skip", skip or 1)
