@@ -3,10 +3,14 @@
     .venv/bin/python bench/plot_evals.py --out docs/results/breakout-curves.png \\
         /root/rlgames-runs/breakout:rlgames
 
+    .venv/bin/python bench/plot_evals.py --key x_pos --episodes \
+        --out docs/results/mario-x-pos.png /root/rlgames-runs/mario-defaults:rlgames
+
 Each RUN[:label] is a run directory with evals.csv (written by the in-training evaluations:
 mean and std over their games, and the run's wall seconds when each began). Draws the mean
-with a band of ± one std, the score where the game reports one, else the return; prints
-the rows it drew.
+with a band of ± one std of `--key`: by default the score where the game reports one, else
+the return; "x_pos" is Super Mario Bros' final x position. `--episodes` adds the training
+episodes' mean of the last 100 (from episodes.csv), dashed. Prints the rows it drew.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rlgames.training.logs import read_rows
+from rlgames.training.logs import RECENT, read_rows
+from rlgames.training.plots import moving_average
 
 
 def main() -> None:
@@ -22,6 +27,8 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", help="RUN_DIR[:label]")
     parser.add_argument("--out", type=Path, required=True, help="the PNG to write")
     parser.add_argument("--title", default="greedy evaluation")
+    parser.add_argument("--key", choices=("auto", "return", "score", "x_pos"), default="auto")
+    parser.add_argument("--episodes", action="store_true", help="add the training episodes")
     args = parser.parse_args()
 
     import matplotlib
@@ -36,8 +43,12 @@ def main() -> None:
         evals = read_rows(run / "evals.csv")
         if not evals:
             raise SystemExit(f"{run}/evals.csv has no evaluations")
-        key = "score_mean" if evals[0].get("score_mean") else "mean"
-        spread = "score_std" if key == "score_mean" else "std"
+        name = args.key
+        if name == "auto":
+            name = "score" if evals[0].get("score_mean") else "return"
+        key, spread = ("mean", "std") if name == "return" else (f"{name}_mean", f"{name}_std")
+        if not evals[0].get(key):
+            raise SystemExit(f"{run}/evals.csv has no {key} column")
         steps = [int(r["step"]) for r in evals]
         minutes = [float(r["time_s"]) / 60 for r in evals]
         means = [float(r[key]) for r in evals]
@@ -46,9 +57,19 @@ def main() -> None:
         for s, t, m, r in zip(steps, minutes, means, evals, strict=True):
             print(f"{label or run.name}: step {s:>8} minute {t:6.1f} mean {m:7.1f} ± {r[spread]}")
         for ax, x in ((by_steps, steps), (by_time, minutes)):
-            ax.plot(x, means, marker="o", label=label or run.name)
-            ax.fill_between(x, low, high, alpha=0.2)
-    by_steps.set(xlabel="env steps", ylabel="greedy score, mean ± std", title="by steps")
+            line = ax.plot(x, means, marker="o", label=f"{label or run.name}, greedy")[0]
+            ax.fill_between(x, low, high, alpha=0.2, color=line.get_color())
+        if args.episodes:
+            episodes = read_rows(run / "episodes.csv")
+            values = moving_average([float(r[name]) for r in episodes])
+            for ax, x in (
+                (by_steps, [int(r["step"]) for r in episodes]),
+                (by_time, [float(r["time_s"]) / 60 for r in episodes]),
+            ):
+                ax.plot(x, values, ls="--", color=line.get_color(),
+                        label=f"{label or run.name}, training (last {RECENT})")  # fmt: skip
+    ylabel = {"x_pos": "final x position", "return": "return"}.get(name, "score")
+    by_steps.set(xlabel="env steps", ylabel=f"{ylabel}, mean ± std", title="by steps")
     by_time.set(xlabel="training minutes (evaluations included)", title="by wall-clock")
     for ax in (by_steps, by_time):
         ax.grid(alpha=0.3)
