@@ -64,9 +64,8 @@ def main() -> None:
     args = parse_args()
     stage = "" if args.stage == "all" else f"-{args.stage}"
     settings = settings_of(args)
-    agent = settings.pop("agent", None)
-    steps = args.steps if args.steps is not None else settings.pop("steps", None)
-    settings.pop("steps", None)
+    agent, file_steps = settings.pop("agent", None), settings.pop("steps", None)
+    steps = args.steps if args.steps is not None else file_steps
     trainer = rlgames.train(
         f"rlgames/SuperMarioBros{stage}-v0",
         agent=agent,

@@ -322,6 +322,14 @@ def test_bad_recording_options_are_refused_before_playing(run_dir, tmp_path, arg
     assert "return" not in done.stdout
 
 
+def wait_until_training(out: Path, proc: subprocess.Popen) -> None:
+    """Until the run `proc` writes into `out` has logged its first metrics row."""
+    deadline = time.monotonic() + 120
+    while not (out / "metrics.csv").exists() or len((out / "metrics.csv").read_text()) < 60:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+
+
 def test_ctrl_c_during_train_checkpoints_and_says_so_in_one_line(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen(
@@ -332,10 +340,7 @@ def test_ctrl_c_during_train_checkpoints_and_says_so_in_one_line(tmp_path):
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while not (out / "metrics.csv").exists() or len((out / "metrics.csv").read_text()) < 60:
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.2)
+        wait_until_training(out, proc)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
@@ -361,10 +366,7 @@ def test_ctrl_c_to_the_whole_job_with_async_workers_stops_cleanly(tmp_path):
         preexec_fn=own_group_with_default_sigint,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 120
-        while not (out / "metrics.csv").exists() or len((out / "metrics.csv").read_text()) < 60:
-            assert time.monotonic() < deadline and proc.poll() is None
-            time.sleep(0.2)
+        wait_until_training(out, proc)
         os.killpg(proc.pid, signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:

@@ -37,11 +37,16 @@ NO_SIGNAL_HANDLERS = "RLGAMES_NO_SIGNAL_HANDLERS"
 """Environment variable: "1" (or "true", "yes") keeps rlgames from installing any handler."""
 
 
+def _switched_off() -> bool:
+    """Whether the user set NO_SIGNAL_HANDLERS (read each time, so os.environ works too)."""
+    return os.environ.get(NO_SIGNAL_HANDLERS, "").lower() in ("1", "true", "yes")
+
+
 def may_handle(signum: int, take_over: tuple = (signal.SIG_DFL,)) -> bool:
     """Whether rlgames may install a handler for `signum` now: from the main thread, when
     the variable above is not set, and when the current disposition is one of `take_over`
     (an ignored signal stays ignored, as Python itself leaves an inherited SIG_IGN)."""
-    if os.environ.get(NO_SIGNAL_HANDLERS, "").lower() in ("1", "true", "yes"):
+    if _switched_off():
         return False
     if threading.current_thread() is not threading.main_thread():
         return False
@@ -54,7 +59,7 @@ def ignore_sigint_in_child(parent_pid: int) -> None:
     calling a function the parent gave it), ignore SIGINT: see this module's docstring."""
     if os.getpid() == parent_pid:  # the parent builds one env itself, to read the spaces
         return
-    if os.environ.get(NO_SIGNAL_HANDLERS, "").lower() in ("1", "true", "yes"):
+    if _switched_off():
         return
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -135,8 +135,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "agent": "dueling",
         "steps": 1_000_000,
         "max_minutes": 100.0,
-        "n_envs": 2,
-        "vectorization_mode": "async",
+        "n_envs": 2,  # async: the game's default
         "clip_reward": True,
         "env_kwargs": {"size": 64, "max_episode_steps": 1_000},
         "prioritized": True,
