@@ -2,7 +2,7 @@
 
 Without options this is ``rlgames train --env SuperMarioBros-1-1-v0``: the Mario row of
 `rlgames.training.defaults` (dueling double DQN, prioritized replay, 3-step returns, the
-tutorial's two actions, two emulators, two hours; docs/results/mario.md). ``--tutorial`` takes
+two running actions, two emulators, 110 minutes; docs/results/mario.md). ``--tutorial`` takes
 the PyTorch Mario tutorial's settings instead, from examples/configs/mario_tutorial.toml
 (Double DQN, gamma 0.9, its epsilon schedule). Any setting can be changed with ``--set``:
 

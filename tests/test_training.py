@@ -317,6 +317,19 @@ def test_games_without_their_own_defaults_row_take_their_familys():
     assert env_defaults("Acrobot-v1") == {}
 
 
+def test_the_mario_tutorial_config_plays_the_tutorials_actions_over_the_rows():
+    # env_kwargs from a config file merge over the row's, so the tutorial's file must name
+    # its two actions itself, or it would train on the row's running ones.
+    from rlgames.config import load_config_file, merge_env_kwargs
+    from rlgames.training.defaults import DEFAULTS
+
+    row = DEFAULTS["mario"]["env_kwargs"]
+    tutorial = load_config_file(ROOT / "examples" / "configs" / "mario_tutorial.toml")
+    merged = merge_env_kwargs(row, tutorial["env_kwargs"])
+    assert row["actions"] == [["right", "B"], ["right", "A", "B"]]
+    assert merged == {"size": 84, "max_episode_steps": 0, "actions": "right_only"}
+
+
 @pytest.mark.dino
 def test_env_kwargs_given_are_merged_into_the_envs_row(tmp_path):
     trainer = Trainer(
