@@ -66,7 +66,8 @@ def test_train_creates_the_run_directory(run_dir):
 def test_eval_prints_mean_std_min_median_max(run_dir):
     out = rlgames("eval", "--checkpoint", str(run_dir), "--episodes", "3").stdout
     match = re.search(
-        r"3 episodes\s+return\s+mean (\S+)\s+std (\S+)\s+min (\S+)\s+median (\S+)\s+max (\S+)",
+        r"3 episodes, greedy\s+return\s+"
+        r"mean (\S+)\s+std (\S+)\s+min (\S+)\s+median (\S+)\s+max (\S+)",
         out,
     )
     assert match, out
@@ -97,6 +98,13 @@ def test_eval_plays_games_at_once_stops_them_at_max_score_and_writes_them_in_see
     lines = csv_path.read_text().splitlines()
     assert lines[0] == "seed,return,length,stopped"
     assert [line.split(",")[0] for line in lines[1:]] == ["4", "1", "3"]
+
+
+def test_eval_epsilon_plays_random_actions_and_says_so(run_dir):
+    out = rlgames("eval", "--checkpoint", str(run_dir), "--seeds", "0-1", "--epsilon", "1").stdout
+    assert "2 episodes, epsilon 1" in out, out
+    done = rlgames("eval", "--checkpoint", str(run_dir), "--epsilon", "1.5", check=False)
+    assert done.returncode != 0 and "--epsilon: must be between 0 and 1" in done.stderr
 
 
 def test_eval_max_steps_cuts_every_episode(run_dir):

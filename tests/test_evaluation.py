@@ -20,6 +20,7 @@ from rlgames.training.evaluation import (
     evaluate_episodes,
     export_policy,
     load_agent,
+    play_episode,
     pretrained_path,
     resolve_checkpoint,
 )
@@ -216,6 +217,47 @@ def test_a_vector_env_that_cannot_play_the_episodes_as_asked_is_refused(envs, ep
 def test_max_score_must_be_positive():
     with pytest.raises(ValueError, match="max_score must be a positive number"):
         evaluate_episodes(Greedy(), ScoreEnv(), 1, [0], max_score=0)
+
+
+class ActionEnv(ScoreEnv):
+    """ScoreEnv lasting `seed + 20` steps whose reward is the action taken."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        obs, info = super().reset(seed=seed, options=options)
+        self.left += 18
+        return obs, info
+
+    def step(self, action: Any):
+        obs, _, done, truncated, info = super().step(action)
+        return obs, float(action), done, truncated, info
+
+
+def test_epsilon_plays_random_actions_each_episode_its_own_on_one_env_or_a_batch():
+    seeds = [0, 40, 7, 3, 12]
+    greedy = evaluate_episodes(Greedy(), ActionEnv(), 5, seeds)
+    assert greedy["return"].tolist() == [0.0] * 5  # Greedy always plays action 0
+    one = evaluate_episodes(Greedy(), ActionEnv(), 5, seeds, epsilon=0.5)
+    envs = gym.vector.SyncVectorEnv(
+        [ActionEnv] * 2, autoreset_mode=gym.vector.AutoresetMode.DISABLED
+    )
+    batch = evaluate_episodes(BatchGreedy(), envs, 5, seeds, epsilon=0.5)
+    assert batch["return"].tolist() == one["return"].tolist()
+    # Half the actions random, half of those 1: about a quarter of each episode's steps.
+    assert 0 < one["return"].sum() < one["length"].sum() / 2
+    assert len(set(one["return"] / one["length"])) > 1  # each episode its own draws
+
+
+def test_play_episode_with_epsilon_plays_the_evaluations_episode_of_that_seed():
+    result = evaluate_episodes(Greedy(), ActionEnv(), 3, [5, 9, 2], epsilon=0.3)
+    played = [play_episode(Greedy(), ActionEnv(), seed, epsilon=0.3)[0] for seed in (5, 9, 2)]
+    assert played == result["return"].tolist() and sum(played) > 0
+
+
+def test_epsilon_must_be_a_probability_of_a_discrete_action_space():
+    with pytest.raises(ValueError, match="epsilon must be between 0 and 1"):
+        evaluate_episodes(Greedy(), ScoreEnv(), 1, [0], epsilon=1.5)
+    with pytest.raises(ValueError, match="needs a Discrete action space"):
+        evaluate_episodes(Greedy(), gym.make("Pendulum-v1"), 1, [0], epsilon=0.1)
 
 
 class FlagEnv(ScoreEnv):

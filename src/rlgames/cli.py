@@ -106,6 +106,13 @@ def _positive_number(text: str) -> float:
     return value
 
 
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def _non_negative(text: str) -> int:
     value = int(text)
     if value < 0:
@@ -155,9 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoint_help = (
         "checkpoint file, run directory, or 'pretrained' (the agent shipped for --env, "
         "default ChromeDino-v0; 'pretrained:state' for its state-vector agent; "
-        "ALE/Breakout-v5 has one too)"
+        "ALE/Breakout-v5 and SuperMarioBros-1-1-v0 have one too)"
     )
-    e = sub.add_parser("eval", help="greedy returns of a checkpoint", formatter_class=fmt)
+    e = sub.add_parser("eval", help="returns of a checkpoint's greedy play", formatter_class=fmt)
     e.add_argument("--checkpoint", required=True, help=checkpoint_help)
     e.add_argument(
         "--episodes", type=_positive, help="episodes (default: number of seeds, else 10)"
@@ -179,15 +186,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="games played at once, acting as one batch (default: the cores, at most 8 and "
         "at most --episodes)",
     )
+    e.add_argument(
+        "--epsilon",
+        type=_probability,
+        default=0.0,
+        help="play a random action with this probability, from a generator seeded by each "
+        "episode's seed (default: 0, greedy; the Nature DQN evaluation used 0.05)",
+    )
     e.add_argument("--env-kwargs", type=_json_object, help="env options over the checkpoint's")
     e.add_argument("--csv", type=_output_file, help="also write one row per episode here")
 
-    p = sub.add_parser("play", help="one greedy episode, optionally recorded", formatter_class=fmt)
+    p = sub.add_parser("play", help="one episode, optionally recorded", formatter_class=fmt)
     p.add_argument("--checkpoint", required=True, help=checkpoint_help)
     p.add_argument("--env", help="env id (default: the checkpoint's)")
     p.add_argument("--seed", type=int, default=0, help="reset seed of the episode")
     p.add_argument("--record", type=_output_file, help="write the raw frames to a .gif (or .mp4)")
     p.add_argument("--fps", type=_positive, default=30, help="frames per second of the recording")
+    p.add_argument(
+        "--epsilon",
+        type=_probability,
+        default=0.0,
+        help="play a random action with this probability, as eval's --epsilon does: the "
+        "episode eval plays on this seed (default: 0, greedy)",
+    )
     p.add_argument(
         "--max-steps", type=_positive, default=10_000, help="stop the episode after this"
     )
@@ -267,13 +288,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     try:
         result = evaluate_episodes(
-            agent, env, episodes, seeds, _episode_printer(rows), max_score=args.max_score
+            agent,
+            env,
+            episodes,
+            seeds,
+            _episode_printer(rows),
+            max_score=args.max_score,
+            epsilon=args.epsilon,
         )
     finally:
         env.close()
     seconds = time.perf_counter() - start
     env_id = args.env or meta["env_id"]
-    print(f"{env_id} {meta['agent']} step {meta['step']}: {episodes} episodes")
+    play = f"epsilon {args.epsilon:g}" if args.epsilon else "greedy"
+    print(f"{env_id} {meta['agent']} step {meta['step']}: {episodes} episodes, {play}")
     for key in ("return", "score", "x_pos", "length"):
         if key in result:
             stats = summary(result[key])
@@ -342,7 +370,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     try:
         record = args.record is not None
         total, length, frames, _ = play_episode(
-            agent, env, args.seed, args.max_steps, 0 if record else None
+            agent, env, args.seed, args.max_steps, 0 if record else None, args.epsilon
         )
     finally:
         env.close()

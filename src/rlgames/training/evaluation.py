@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 from rlgames.agents import make_agent
+from rlgames.agents.checks import check_epsilon
 from rlgames.envs.factory import make_env, resolve_id
 from rlgames.training.checkpoint import (
     CheckpointError,
@@ -23,18 +24,27 @@ from rlgames.training.collector import EPISODE_INFO
 
 
 def play_episode(
-    agent: Any, env: Any, seed: int, max_steps: int | None = None, record_from: int | None = None
+    agent: Any,
+    env: Any,
+    seed: int,
+    max_steps: int | None = None,
+    record_from: int | None = None,
+    epsilon: float = 0.0,
 ) -> tuple[float, int, list[Any], dict[str, Any]]:
     """One greedy episode, cut after `max_steps` steps (None: played to its end): (return,
     length, raw rgb frames of env.render() from step `record_from` on (none if None), the last
-    info)."""
+    info). With `epsilon` > 0 it is `evaluate_episodes`' episode of this seed and epsilon."""
     obs, info = env.reset(seed=seed)
+    randoms = _RandomActions(seed, env.action_space.n) if check_epsilon(epsilon) else None
     frames: list[Any] = []
     total, length, done = 0.0, 0, False
     while not done and (max_steps is None or length < max_steps):
         if record_from is not None and length >= record_from:
             frames.append(env.render())
-        obs, reward, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
+        action = agent.act(obs, epsilon=0.0)
+        if randoms is not None:
+            action = randoms.replace(action, epsilon)
+        obs, reward, terminated, truncated, info = env.step(action)
         total, length, done = total + float(reward), length + 1, terminated or truncated
     if record_from is not None:
         frames.append(env.render())
@@ -54,8 +64,9 @@ def evaluate_episodes(
     callback: Callable[[int, dict[str, float]], None] | None = None,
     *,
     max_score: float | None = None,
+    epsilon: float = 0.0,
 ) -> dict[str, np.ndarray]:
-    """Greedy episodes; episode i is reset with the i-th seed.
+    """Greedy (or epsilon-greedy) episodes; episode i is reset with the i-th seed.
 
     `env` is one env, or a vector env made with autoreset disabled (``make_env(id,
     n_envs=N, autoreset_mode=gymnasium.vector.AutoresetMode.DISABLED)``): its N sub-envs then
@@ -68,13 +79,20 @@ def evaluate_episodes(
     Bros "score", "x_pos", "flag_get"), its value at the episode's end. `max_score` stops an
     episode once its score (the game's own, else its return) reaches it; the episode counts
     exactly `max_score`, and "stopped" (1.0 or 0.0) says which episodes it stopped.
-    `callback(i, row)` sees each episode's row as it ends (with several sub-envs, not in seed
-    order).
+    `epsilon` > 0 replaces each action by a uniformly random one with that probability (the
+    Nature DQN evaluation used 0.05): a greedy agent that stands still, its stacked frames
+    unchanged, would repeat its action until the episode's clock runs out. The random choices
+    of episode i come from a generator seeded by its seed, so it stays the same game on one
+    env or in any batch. `callback(i, row)` sees each episode's row as it ends (with several
+    sub-envs, not in seed order).
     """
     seeds = _episode_seeds(episodes, seeds)
     if max_score is not None and not max_score > 0:
         raise ValueError(f"max_score must be a positive number, got {max_score!r}")
+    epsilon = check_epsilon(epsilon)
     games = _Games(env)
+    if epsilon > 0 and not games.n_actions:
+        raise ValueError("epsilon-greedy evaluation needs a Discrete action space; use epsilon=0")
     n = games.num_envs
     if n > episodes:
         raise ValueError(
@@ -84,10 +102,16 @@ def evaluate_episodes(
     playing = list(range(n))  # the episode each sub-env plays, -1: none (playing on uncounted)
     rows: list[dict[str, float]] = [{}] * episodes
     obs = games.reset(seeds[:n], np.ones(n, dtype=bool))
+    randoms = [_RandomActions(seed, games.n_actions) for seed in seeds[:n]]
     returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     next_episode = n
     while max(playing) >= 0:
-        obs, reward, ended, infos = games.step(agent.act(obs, epsilon=0.0))
+        actions = agent.act(obs, epsilon=0.0)
+        if epsilon > 0:
+            actions = games.batch(
+                [r.replace(a, epsilon) for r, a in zip(randoms, games.each(actions))]
+            )
+        obs, reward, ended, infos = games.step(actions)
         scores = infos["score"]
         returns += reward
         lengths += 1
@@ -118,6 +142,7 @@ def evaluate_episodes(
                     callback(episode, row)
             if next_episode < episodes:
                 playing[env_index], reset_seeds[env_index] = next_episode, seeds[next_episode]
+                randoms[env_index] = _RandomActions(seeds[next_episode], games.n_actions)
                 next_episode += 1
             else:
                 playing[env_index] = -1
@@ -145,6 +170,23 @@ def _episode_seeds(episodes: int, seeds: Iterable[int]) -> list[int]:
     return [int(s) for s in chosen]
 
 
+class _RandomActions:
+    """One episode's random actions for epsilon-greedy evaluation, from a generator of its own
+    seeded by the episode's seed (apart from the env's generator of the same seed)."""
+
+    def __init__(self, seed: int, n_actions: int) -> None:
+        self.rng = np.random.default_rng([seed, _EPSILON_STREAM])
+        self.n_actions = n_actions
+
+    def replace(self, action: int, epsilon: float) -> int:
+        """`action`, or with probability `epsilon` a uniformly random one."""
+        at_random = self.rng.random() < epsilon
+        return int(self.rng.integers(self.n_actions)) if at_random else int(action)
+
+
+_EPSILON_STREAM = 0x65707331  # apart from the env's np_random, which a seed alone seeds
+
+
 class _Games:
     """One env or a vector env behind one interface: reset some sub-envs with seeds, step all
     of them, and read rewards, ends and the `EPISODE_INFO` numbers (nan where a game reports
@@ -154,6 +196,8 @@ class _Games:
         self.env = env
         self.batched = isinstance(env, gym.vector.VectorEnv)
         self.num_envs = env.num_envs if self.batched else 1
+        space = env.single_action_space if self.batched else env.action_space
+        self.n_actions = int(space.n) if isinstance(space, gym.spaces.Discrete) else 0
         if self.batched:
             mode = env.metadata.get("autoreset_mode")
             if mode != gym.vector.AutoresetMode.DISABLED:
@@ -167,6 +211,14 @@ class _Games:
             obs, _ = self.env.reset(seed=list(seeds), options={"reset_mask": mask})
             return obs
         return self.env.reset(seed=seeds[0])[0]
+
+    def each(self, actions: Any) -> list[int]:
+        """The agent's action for each sub-env."""
+        return [int(a) for a in np.atleast_1d(actions)]
+
+    def batch(self, actions: list[int]) -> Any:
+        """Actions for each sub-env as `step` takes them."""
+        return np.asarray(actions, dtype=np.int64) if self.batched else actions[0]
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         if self.batched:
@@ -189,10 +241,12 @@ PRETRAINED: dict[str, str] = {
     "ChromeDino-v0": "chromedino-v0.ckpt",
     "ChromeDino-v0:state": "chromedino-v0-state.ckpt",
     "ALE/Breakout-v5": "breakout-v5.ckpt",
+    "rlgames/SuperMarioBros-1-1-v0": "supermariobros-1-1-v0.ckpt",
 }
 """Agents shipped in the package (rlgames/pretrained/), by env id[:variant]. The pixel agent
 of docs/results/dino.md is "ChromeDino-v0", its state-vector (MLP) baseline "...:state"; the
-Breakout agent of docs/results/breakout.md is "ALE/Breakout-v5"."""
+Breakout agent of docs/results/breakout.md is "ALE/Breakout-v5"; the Super Mario Bros 1-1
+agent of docs/results/mario.md is "rlgames/SuperMarioBros-1-1-v0"."""
 
 
 def pretrained_path(name: str = "ChromeDino-v0") -> Path:
