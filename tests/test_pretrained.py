@@ -1,6 +1,6 @@
 """The agents shipped in the package: they load by name, fit today's env and still play well.
 
-They are the files of docs/results/dino.md and docs/results/breakout.md; a change to the envs'
+They are the files of docs/results/dino.md, breakout.md and mario.md; a change to the envs'
 observations (grayscale, resize, frame timing) that the agents would no longer recognise
 fails here.
 """
@@ -15,6 +15,8 @@ from PIL import Image
 
 from markdown_code import ROOT, python_blocks
 from rlgames.training.evaluation import PRETRAINED, load_agent, pretrained_path
+
+MARIO_SEED_0_PAST = 1_140
 
 
 @pytest.mark.parametrize("name", sorted(PRETRAINED))
@@ -45,6 +47,23 @@ def test_the_shipped_breakout_agent_outscores_random_play_on_seed_0():
         env.close()
     assert meta["export"]["policy_only"] and meta["env_id"] == "ALE/Breakout-v5"
     assert scores["agent"] >= 10 > scores["random"], scores
+
+
+@pytest.mark.mario
+def test_the_shipped_mario_agent_gets_past_the_first_pit_of_seed_0():
+    # Seed 0's whole episode: see docs/results/mario.md. Past x 1,140 is past 1-1's first pit;
+    # random play on these two actions ends at a mean x of ~840 (docs/results/mario.md).
+    agent, env, meta = load_agent("pretrained", "SuperMarioBros-1-1-v0", max_episode_steps=400)
+    try:
+        obs, _ = env.reset(seed=0)
+        ended, info = False, {}
+        while not ended:
+            obs, _, terminated, truncated, info = env.step(agent.act(obs, epsilon=0.0))
+            ended = terminated or truncated
+    finally:
+        env.close()
+    assert meta["export"]["policy_only"] and meta["env_id"] == "SuperMarioBros-1-1-v0"
+    assert info["x_pos"] > MARIO_SEED_0_PAST, info
 
 
 @pytest.mark.dino
