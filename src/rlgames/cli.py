@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         "default ChromeDino-v0; 'pretrained:state' for its state-vector agent; "
         "ALE/Breakout-v5 and SuperMarioBros-1-1-v0 have one too)"
     )
-    e = sub.add_parser("eval", help="returns of a checkpoint's greedy play", formatter_class=fmt)
+    e = sub.add_parser("eval", help="a checkpoint's play over seeded episodes", formatter_class=fmt)
     e.add_argument("--checkpoint", required=True, help=checkpoint_help)
     e.add_argument(
         "--episodes", type=_positive, help="episodes (default: number of seeds, else 10)"
