@@ -100,9 +100,15 @@ def test_eval_plays_games_at_once_stops_them_at_max_score_and_writes_them_in_see
     assert [line.split(",")[0] for line in lines[1:]] == ["4", "1", "3"]
 
 
-def test_eval_epsilon_plays_random_actions_and_says_so(run_dir):
-    out = rlgames("eval", "--checkpoint", str(run_dir), "--seeds", "0-1", "--epsilon", "1").stdout
-    assert "2 episodes, epsilon 1" in out, out
+def test_eval_epsilon_plays_random_actions_and_says_so(run_dir, tmp_path):
+    rows = {}
+    for epsilon in ("0", "1"):
+        csv_path = tmp_path / f"{epsilon}.csv"
+        args = ("--seeds", "0-3", "--epsilon", epsilon, "--csv", str(csv_path))
+        out = rlgames("eval", "--checkpoint", str(run_dir), *args).stdout
+        rows[epsilon] = csv_path.read_text().splitlines()[1:]
+    assert "4 episodes, epsilon 1" in out, out
+    assert rows["1"] != rows["0"]  # random actions play other games than the greedy ones
     done = rlgames("eval", "--checkpoint", str(run_dir), "--epsilon", "1.5", check=False)
     assert done.returncode != 0 and "--epsilon: must be between 0 and 1" in done.stderr
 

@@ -258,6 +258,18 @@ def test_epsilon_must_be_a_probability_of_a_discrete_action_space():
         evaluate_episodes(Greedy(), ScoreEnv(), 1, [0], epsilon=1.5)
     with pytest.raises(ValueError, match="needs a Discrete action space"):
         evaluate_episodes(Greedy(), gym.make("Pendulum-v1"), 1, [0], epsilon=0.1)
+    with pytest.raises(ValueError, match="needs a Discrete action space"):
+        play_episode(Greedy(), gym.make("Pendulum-v1"), 0, epsilon=0.1)
+
+
+def test_random_actions_respect_a_discrete_spaces_start():
+    class Shifted(ActionEnv):
+        action_space = spaces.Discrete(2, start=5)
+
+    result = evaluate_episodes(Greedy(), Shifted(), 3, [0, 1, 2], epsilon=1.0)
+    # Every action random, each 5 or 6: returns between 5 and 6 a step.
+    assert all(5 <= r / n <= 6 for r, n in zip(result["return"], result["length"]))
+    assert result["return"].sum() > 5 * result["length"].sum()
 
 
 class FlagEnv(ScoreEnv):

@@ -374,7 +374,8 @@ def cmd_play(args: argparse.Namespace) -> int:
         )
     finally:
         env.close()
-    print(f"{args.env or meta['env_id']}: return {total:.2f} in {length} steps")
+    play = f", epsilon {args.epsilon:g}" if args.epsilon else ""
+    print(f"{args.env or meta['env_id']}{play}: return {total:.2f} in {length} steps")
     if args.record is not None:
         save_frames(frames, args.record, args.fps)
         print(f"wrote {len(frames)} frames to {args.record}")

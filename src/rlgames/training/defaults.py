@@ -123,7 +123,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # Super Mario Bros (docs/results/mario.md): the Breakout row's agent (dueling double DQN,
     # prioritized replay, 3-step returns) on two actions that always run (right + B, right +
     # A + B): a running jump clears 1-1's pits, where a run on the tutorial's two (right,
-    # right + A) plateaued at the second pit (greedy x ~1,400 from 200k steps on). The
+    # right + A) plateaued at the second pit (greedy x 1,130-1,360 from 200k steps on). The
     # tutorial's x-progress reward clipped to [-1, 1] (+1 for a step moving right, -1 for
     # dying). gamma 0.9, the tutorial's: at 0.99 jumping at a pipe now or a step later differ
     # by ~1 % of Q, and a run stood at the first pipe with the two actions 0.1 apart. 64x64

@@ -1,4 +1,5 @@
-"""Greedy evaluation, and loading a trained agent (with its env) from a checkpoint."""
+"""Greedy (or epsilon-greedy) evaluation, and loading a trained agent (with its env) from a
+checkpoint."""
 
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ def play_episode(
     record_from: int | None = None,
     epsilon: float = 0.0,
 ) -> tuple[float, int, list[Any], dict[str, Any]]:
-    """One greedy episode, cut after `max_steps` steps (None: played to its end): (return,
-    length, raw rgb frames of env.render() from step `record_from` on (none if None), the last
-    info). With `epsilon` > 0 it is `evaluate_episodes`' episode of this seed and epsilon."""
+    """One greedy (or epsilon-greedy) episode, cut after `max_steps` steps (None: played to its
+    end): (return, length, raw rgb frames of env.render() from step `record_from` on (none if
+    None), the last info). With `epsilon` > 0 it is `evaluate_episodes`' episode of this seed
+    and epsilon."""
     obs, info = env.reset(seed=seed)
-    randoms = _RandomActions(seed, env.action_space.n) if check_epsilon(epsilon) else None
+    randoms = _RandomActions(seed, env.action_space) if check_epsilon(epsilon) else None
     frames: list[Any] = []
     total, length, done = 0.0, 0, False
     while not done and (max_steps is None or length < max_steps):
@@ -91,8 +93,6 @@ def evaluate_episodes(
         raise ValueError(f"max_score must be a positive number, got {max_score!r}")
     epsilon = check_epsilon(epsilon)
     games = _Games(env)
-    if epsilon > 0 and not games.n_actions:
-        raise ValueError("epsilon-greedy evaluation needs a Discrete action space; use epsilon=0")
     n = games.num_envs
     if n > episodes:
         raise ValueError(
@@ -102,7 +102,7 @@ def evaluate_episodes(
     playing = list(range(n))  # the episode each sub-env plays, -1: none (playing on uncounted)
     rows: list[dict[str, float]] = [{}] * episodes
     obs = games.reset(seeds[:n], np.ones(n, dtype=bool))
-    randoms = [_RandomActions(seed, games.n_actions) for seed in seeds[:n]]
+    randoms = [_RandomActions(seed, games.action_space) for seed in seeds[:n]] if epsilon else []
     returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
     next_episode = n
     while max(playing) >= 0:
@@ -142,7 +142,8 @@ def evaluate_episodes(
                     callback(episode, row)
             if next_episode < episodes:
                 playing[env_index], reset_seeds[env_index] = next_episode, seeds[next_episode]
-                randoms[env_index] = _RandomActions(seeds[next_episode], games.n_actions)
+                if epsilon:
+                    randoms[env_index] = _RandomActions(seeds[next_episode], games.action_space)
                 next_episode += 1
             else:
                 playing[env_index] = -1
@@ -174,14 +175,18 @@ class _RandomActions:
     """One episode's random actions for epsilon-greedy evaluation, from a generator of its own
     seeded by the episode's seed (apart from the env's generator of the same seed)."""
 
-    def __init__(self, seed: int, n_actions: int) -> None:
+    def __init__(self, seed: int, space: gym.Space) -> None:
+        if not isinstance(space, gym.spaces.Discrete):
+            raise ValueError(
+                f"epsilon-greedy play needs a Discrete action space, not {space}; use epsilon=0"
+            )
         self.rng = np.random.default_rng([seed, _EPSILON_STREAM])
-        self.n_actions = n_actions
+        self.start, self.n_actions = int(space.start), int(space.n)
 
     def replace(self, action: int, epsilon: float) -> int:
         """`action`, or with probability `epsilon` a uniformly random one."""
         at_random = self.rng.random() < epsilon
-        return int(self.rng.integers(self.n_actions)) if at_random else int(action)
+        return self.start + int(self.rng.integers(self.n_actions)) if at_random else int(action)
 
 
 _EPSILON_STREAM = 0x65707331  # apart from the env's np_random, which a seed alone seeds
@@ -196,8 +201,7 @@ class _Games:
         self.env = env
         self.batched = isinstance(env, gym.vector.VectorEnv)
         self.num_envs = env.num_envs if self.batched else 1
-        space = env.single_action_space if self.batched else env.action_space
-        self.n_actions = int(space.n) if isinstance(space, gym.spaces.Discrete) else 0
+        self.action_space = env.single_action_space if self.batched else env.action_space
         if self.batched:
             mode = env.metadata.get("autoreset_mode")
             if mode != gym.vector.AutoresetMode.DISABLED:
